@@ -1,0 +1,550 @@
+"""Grade a whole class: an LMS export in, a gradebook, feedback pages and a class summary out.
+
+Every submission goes through the one grading function (`grader.grade.grade_submission` unless a
+test passes another with the same signature), in a pool of spawned processes on this machine or as
+one task each on a Dask cluster. Each result is stored the moment it arrives (`grader.store`), so a
+run that is killed loses at most the submissions being graded at that moment, and the same command
+run again grades only what is missing or changed.
+
+Output folder:
+  results/<student>.json     the stored results (the resumable state)
+  grades.csv                 one row per student, one column per rubric check
+  canvas_grades.csv          optional: Canvas gradebook import
+  moodle_grading_worksheet.csv  optional: Moodle grading worksheet
+  feedback/<student>.html    one self-contained feedback page per student
+  summary.html               class summary: histogram, pass rate per check, what was found
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import psutil
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+from grader.grade import GradeOptions
+from grader.lms import Collection, Problem, Submission, collect_submissions
+from grader.reports import for_students
+from grader.reports.common import COURSE_TITLE
+from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, write_canvas_csv,
+                                      write_grades_csv, write_moodle_csv)
+from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_html
+from grader.results import (FAILED, GRADED, GRADER_ERROR, CheckResult, Feedback, GradeResult, Text)
+from grader.rubric import Rubric, load_rubric
+from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
+
+GradeFn = Callable[[Path, GradeOptions], GradeResult]
+
+WORKER_OVERHEAD_MB = 1500       # grader process + TensorFlow import, on top of the worker's cap
+BREAK_DRAIN_SECONDS = 30.0      # after a pool breaks, how long the other futures get to report
+POLL_SECONDS = 1.0
+
+GRADES_CSV = "grades.csv"
+CANVAS_CSV = "canvas_grades.csv"
+MOODLE_CSV = "moodle_grading_worksheet.csv"
+SUMMARY_HTML = "summary.html"
+FEEDBACK_DIR = "feedback"
+
+
+class BatchError(Exception):
+    """The batch cannot run at all (bad input, Dask missing); str() says what to do."""
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did and where its outputs are."""
+
+    layout: str
+    layout_detected: bool
+    students: int
+    graded_now: int
+    skipped: int
+    statuses: dict[str, int]
+    problems: list[Problem]
+    out_dir: Path
+    grades_csv: Path
+    summary_html: Path
+    feedback_dir: Path | None
+    canvas_csv: Path | None = None
+    moodle_csv: Path | None = None
+    elapsed_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _WorkItem:
+    """One submission to grade, with the content hash its result is stored under."""
+
+    submission: Submission
+    sha256: str
+    file: str
+
+
+# ---------------------------------------------------------------------------------- entry point
+def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layout: str = "auto",
+              options: GradeOptions = GradeOptions(), scheduler: str | None = None,
+              canvas_csv: bool = False, moodle_csv: bool = False, grade_fn: GradeFn | None = None,
+              console: Console | None = None, canvas_assignment: str | None = None,
+              feedback_view: str = "student", regrade_errors: bool = True,
+              task_timeout: float | None = None) -> BatchSummary:
+    """Grade every submission of an export (folder or .zip) into `out_dir`; resumable.
+
+    jobs: processes of the local pool (default: what cores and memory allow, see `default_jobs`).
+    scheduler: "tcp://host:port" of a Dask scheduler, or "local:N" for a local Dask cluster of N
+        worker processes; None grades in the local process pool.
+    canvas_assignment: the Canvas column title, best "Title (assignment id)"; default: the rubric title.
+    feedback_view: "student" (what `grader.reports.for_students` lets a student see) or "instructor".
+    regrade_errors: grade again on a rerun the submissions whose stored result is a grader error.
+    task_timeout: seconds after which a submission stuck in the local pool is stopped and recorded
+        as a grader error (default: 3 x options.total_seconds + 300 s; grade_submission enforces its
+        own limits first, this only guards against a hung grading process).
+    """
+    started = time.monotonic()
+    grade_fn = grade_fn or _default_grade_fn()
+    if feedback_view not in ("student", "instructor"):
+        raise BatchError(f"feedback_view must be 'student' or 'instructor', not {feedback_view!r}")
+    console = console or Console(stderr=True)
+    out_dir = Path(out_dir).resolve()
+    input_path = Path(input_path).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rubric = load_rubric()
+    with _collect(input_path, layout, out_dir, scheduler) as collection:
+        _announce(console, collection, input_path)
+        store = ResultStore(out_dir)
+        store.remove_stray_temp_files()
+        items, hash_problems = _work_items(collection)
+        done = store.load_done()
+        todo = [item for item in items
+                if not _is_done(done.get(item.submission.student_id), item.sha256, regrade_errors)]
+        skipped = len(items) - len(todo)
+        if skipped:
+            console.print(f"{skipped} submission(s) already graded and unchanged: not graded again.")
+        batch_options = _batch_options(options, input_path, out_dir, collection)
+        recorder = _Recorder(store, out_dir, rubric, feedback_view, console)
+        if todo:
+            with _progress(console) as progress:
+                recorder.attach(progress, len(todo))
+                if scheduler:
+                    _grade_with_dask(scheduler, todo, grade_fn, batch_options, recorder)
+                else:
+                    job_count = jobs or default_jobs(options)
+                    console.print(f"Grading {len(todo)} submission(s) with {job_count} process(es).")
+                    timeout = task_timeout or 3 * options.total_seconds + 300
+                    _PoolRunner(job_count, grade_fn, batch_options, recorder, timeout).run(todo)
+        summary = _write_outputs(out_dir, collection, items, store, rubric, recorder, input_path,
+                                 canvas_csv, moodle_csv, canvas_assignment, hash_problems)
+    summary.graded_now, summary.skipped = recorder.recorded, skipped
+    summary.elapsed_seconds = time.monotonic() - started
+    console.print(f"Done: {summary.students} student(s), {summary.graded_now} graded now, "
+                  f"{summary.skipped} unchanged. Gradebook: {summary.grades_csv}")
+    return summary
+
+
+def default_jobs(options: GradeOptions) -> int:
+    """Parallel gradings this machine can hold: cores, and memory at the worker cap plus overhead."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    per_job = (options.memory_mb + WORKER_OVERHEAD_MB) * 1024 * 1024
+    by_memory = psutil.virtual_memory().available // per_job
+    return max(1, min(cores, int(by_memory)))
+
+
+def _default_grade_fn() -> GradeFn:
+    from grader.grade import grade_submission
+    return grade_submission
+
+
+# ---------------------------------------------------------------------------------- preparation
+def _collect(input_path: Path, layout: str, out_dir: Path, scheduler: str | None) -> Collection:
+    if not input_path.exists():
+        raise BatchError(f"{input_path}: no such file or folder")
+    extract_to = None
+    if scheduler and not scheduler.startswith("local:"):
+        # Workers on other machines must read the files: extract where the output goes, which a
+        # cluster shares anyway (the temporary folder of this machine is not visible to them).
+        extract_to = out_dir / ".input"
+        if extract_to.exists():
+            import shutil
+            shutil.rmtree(extract_to)
+    try:
+        return collect_submissions(input_path, layout, extract_to=extract_to)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from None
+
+
+def _announce(console: Console, collection: Collection, input_path: Path) -> None:
+    how = "detected" if collection.detected else "forced"
+    console.print(f"[bold]{input_path.name}[/bold]: layout [bold]{collection.layout}[/bold] ({how}), "
+                  f"{len(collection.submissions)} student(s).", highlight=False)
+    for submission in collection.submissions:
+        if submission.had_choice:
+            others = ", ".join(p.name for p in submission.chosen_from[1:])
+            console.print(f"  {submission.student_id}: {len(submission.chosen_from)} files, graded the "
+                          f"newest {submission.path.name} (not: {others})", highlight=False, markup=False)
+    for problem in collection.problems:
+        console.print(f"  refused {problem.entry}: {problem.reason}", highlight=False, markup=False)
+    if collection.ignored:
+        console.print(f"  {len(collection.ignored)} file(s) are not .ipynb/.py and were not graded "
+                      "(listed in summary.html).")
+
+
+def _work_items(collection: Collection) -> tuple[list[_WorkItem], list[Problem]]:
+    items, problems = [], []
+    for submission in collection.submissions:
+        try:
+            sha256 = file_sha256(submission.path)
+        except OSError as exc:
+            # Still graded: grade_submission turns an unreadable file into a result with a reason.
+            problems.append(Problem(str(submission.path), f"cannot be read ({exc.strerror})"))
+            sha256 = "unreadable"
+        items.append(_WorkItem(submission, sha256, _relative_label(submission.path, collection.root)))
+    return items, problems
+
+
+def _relative_label(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _is_done(stored: StoredResult | None, sha256: str, regrade_errors: bool) -> bool:
+    if stored is None or stored.sha256 != sha256:
+        return False
+    return not (regrade_errors and stored.result.status == GRADER_ERROR)
+
+
+def _batch_options(options: GradeOptions, input_path: Path, out_dir: Path,
+                   collection: Collection) -> GradeOptions:
+    """`options` with the class's files hidden from the student code (other students' work, grades)."""
+    hidden = [*options.hide_paths, out_dir, collection.root]
+    hidden.append(input_path if input_path.is_dir() else input_path.parent)
+    unique = tuple(dict.fromkeys(Path(path).resolve() for path in hidden))
+    return dataclasses.replace(options, hide_paths=unique)
+
+
+# ---------------------------------------------------------------------------------- results
+class _Recorder:
+    """Stores each result as it arrives, writes its feedback page, and moves the progress bar."""
+
+    def __init__(self, store: ResultStore, out_dir: Path, rubric: Rubric, feedback_view: str,
+                 console: Console) -> None:
+        self.store = store
+        self.feedback_dir = out_dir / FEEDBACK_DIR
+        self.rubric = rubric
+        self.feedback_view = feedback_view
+        self.console = console
+        self.write_feedback = _feedback_writer()
+        self.recorded = 0
+        self.failed = 0
+        self.progress: Progress | None = None
+        self.task = None
+        self.total = 0
+
+    def attach(self, progress: Progress, total: int) -> None:
+        self.progress, self.total = progress, total
+        self.task = progress.add_task("Grading", total=total, done=0, failed=0, remaining=total)
+
+    def record(self, item: _WorkItem, result: GradeResult) -> None:
+        submission = item.submission
+        if not isinstance(result, GradeResult):
+            result = grader_error_result(item, self.rubric, Text(
+                ja="採点関数が採点結果を返しませんでした。",
+                en=f"the grading function returned {type(result).__name__}, not a GradeResult"))
+        result = dataclasses.replace(result, student_id=submission.student_id,
+                                     student_name=submission.name)
+        self.store.save(submission.student_id, item.sha256, result)
+        self.write_feedback_page(submission.student_id, result)
+        self.recorded += 1
+        self.failed += result.status != GRADED
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, done=self.recorded, failed=self.failed,
+                                 remaining=self.total - self.recorded)
+
+    def feedback_path(self, student_id: str) -> Path:
+        return self.feedback_dir / f"{safe_file_stem(student_id)}.html"
+
+    def write_feedback_page(self, student_id: str, result: GradeResult) -> bool:
+        if self.write_feedback is None:
+            return False
+        view = for_students(result) if self.feedback_view == "student" else result
+        try:
+            self.feedback_dir.mkdir(parents=True, exist_ok=True)
+            self.write_feedback(view, self.feedback_path(student_id))
+        except Exception as exc:  # a report bug must not cost the stored grade
+            self.console.print(f"  feedback page for {student_id} failed: {type(exc).__name__}: {exc}",
+                               markup=False, highlight=False)
+            return False
+        return True
+
+
+def _feedback_writer() -> Callable[[GradeResult, Path], None] | None:
+    try:
+        from grader.reports.html import write_feedback_html
+    except ImportError:
+        return None
+    return write_feedback_html
+
+
+def grader_error_result(item: _WorkItem, rubric: Rubric, reason: Text, output: str = "") -> GradeResult:
+    """A complete result for a submission whose grading never finished (process died, timeout)."""
+    feedback = [Feedback(expected=Text(ja="採点が最後まで終わること", en="grading to finish"),
+                         got=reason.en,
+                         hint=Text(ja="提出物の問題ではない可能性があります。担当教員に連絡してください。",
+                                   en="This may not be a problem of your submission; tell your instructor."))]
+    checks = [CheckResult(id=check.id, part=check.part, title=check.title, max_points=check.points,
+                          visibility=check.visibility, status=FAILED, points=0.0, feedback=feedback)
+              for check in rubric.checks]
+    return GradeResult(submission=str(item.submission.path), sha256=item.sha256, status=GRADER_ERROR,
+                       score=0.0, max_score=rubric.total_points, checks=checks, reason=reason,
+                       worker_output_tail=output[-4000:], student_id=item.submission.student_id,
+                       student_name=item.submission.name)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("done {task.fields[done]} · failed {task.fields[failed]} · "
+                   "remaining {task.fields[remaining]}"),
+        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+        console=console, transient=False)
+
+
+# ---------------------------------------------------------------------------------- local pool
+@dataclass
+class _Running:
+    item: _WorkItem
+    deadline: float
+    solo: bool
+    overdue: bool = False
+
+
+class _PoolRunner:
+    """A spawn-context process pool that survives its processes dying.
+
+    When the pool breaks (a grading process was killed, e.g. by the OOM killer), every submission in
+    flight fails with BrokenProcessPool. With one in flight, that one is the cause and gets a grader
+    error result. With several, each is graded again alone; one that breaks the pool alone is the
+    cause. A submission past its deadline is stopped by killing the pool's processes.
+    """
+
+    def __init__(self, jobs: int, grade_fn: GradeFn, options: GradeOptions, recorder: _Recorder,
+                 task_timeout: float) -> None:
+        self.jobs = max(1, jobs)
+        self.grade_fn = grade_fn
+        self.options = options
+        self.recorder = recorder
+        self.task_timeout = task_timeout
+
+    def run(self, items: list[_WorkItem]) -> None:
+        pending: deque[_WorkItem] = deque(items)
+        suspects: deque[_WorkItem] = deque()
+        in_flight: dict[Future, _Running] = {}
+        executor = self._new_executor()
+        try:
+            while pending or suspects or in_flight:
+                self._fill(executor, pending, suspects, in_flight)
+                finished, _ = wait(list(in_flight), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                broken = self._collect_finished(finished, in_flight)
+                stopped = self._stop_overdue(executor, in_flight)
+                if broken or stopped:
+                    broken += self._drain(in_flight)
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    executor = self._new_executor()
+                    self._assign_blame(broken, pending, suspects)
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # spawn, never fork: the grading function imports TensorFlow, whose threads do not survive fork.
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
+
+    def _fill(self, executor: ProcessPoolExecutor, pending: deque, suspects: deque,
+              in_flight: dict[Future, _Running]) -> None:
+        if suspects:
+            if not in_flight:
+                self._submit(executor, suspects.popleft(), in_flight, solo=True)
+            return
+        # No more in flight than processes: then every submission in flight is really running, and
+        # a deadline measures its own grading, not time spent waiting in the queue.
+        while pending and len(in_flight) < self.jobs:
+            self._submit(executor, pending.popleft(), in_flight, solo=False)
+
+    def _submit(self, executor: ProcessPoolExecutor, item: _WorkItem, in_flight: dict, solo: bool) -> None:
+        future = executor.submit(self.grade_fn, item.submission.path, self.options)
+        in_flight[future] = _Running(item, time.monotonic() + self.task_timeout, solo)
+
+    def _collect_finished(self, finished: set[Future], in_flight: dict[Future, _Running]) -> list[_Running]:
+        broken = []
+        for future in finished:
+            running = in_flight.pop(future)
+            error = future.exception()
+            if isinstance(error, BrokenProcessPool):
+                broken.append(running)
+            elif error is not None:
+                self.recorder.record(running.item, grader_error_result(
+                    running.item, self.recorder.rubric,
+                    Text(ja=f"採点中にエラーが発生しました（{type(error).__name__}）。",
+                         en=f"the grader raised {type(error).__name__}: {error}")))
+            else:
+                self.recorder.record(running.item, future.result())
+        return broken
+
+    def _stop_overdue(self, executor: ProcessPoolExecutor, in_flight: dict[Future, _Running]) -> bool:
+        now = time.monotonic()
+        overdue = [running for running in in_flight.values() if running.deadline < now]
+        if not overdue:
+            return False
+        for running in overdue:
+            running.overdue = True
+        # The only way to stop one call of a ProcessPoolExecutor is to end its processes.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            try:
+                process.kill()
+            except (OSError, AttributeError):
+                pass
+        return True
+
+    def _drain(self, in_flight: dict[Future, _Running]) -> list[_Running]:
+        """Wait for the other futures of a broken pool; record those that still finished."""
+        finished, _ = wait(list(in_flight), timeout=BREAK_DRAIN_SECONDS)
+        broken = self._collect_finished(finished, in_flight)
+        broken += in_flight.values()
+        in_flight.clear()
+        return broken
+
+    def _assign_blame(self, broken: list[_Running], pending: deque, suspects: deque) -> None:
+        overdue = [running for running in broken if running.overdue]
+        innocent: list[_Running] = []
+        if overdue:
+            for running in overdue:
+                self._record_crash(running, Text(
+                    ja=f"採点が制限時間（{self.task_timeout:.0f} 秒）を超えたため中止しました。",
+                    en=f"grading took longer than {self.task_timeout:.0f} s and was stopped"))
+            innocent = [running for running in broken if not running.overdue]
+        elif len(broken) == 1 or all(running.solo for running in broken):
+            for running in broken:
+                self._record_crash(running, Text(
+                    ja="採点プロセスが異常終了しました（メモリ不足などの可能性があります）。",
+                    en="the grading process died (for example killed for using too much memory)"))
+        else:
+            suspects.extend(running.item for running in broken)
+        pending.extendleft(reversed([running.item for running in innocent]))
+
+    def _record_crash(self, running: _Running, reason: Text) -> None:
+        self.recorder.record(running.item, grader_error_result(running.item, self.recorder.rubric, reason))
+
+
+# ---------------------------------------------------------------------------------- Dask
+def _grade_with_dask(scheduler: str, items: list[_WorkItem], grade_fn: GradeFn, options: GradeOptions,
+                     recorder: _Recorder) -> None:
+    """Each submission one Dask task; results are recorded in the order they complete."""
+    distributed = _import_distributed()
+    client, cluster = _dask_client(distributed, scheduler)
+    try:
+        futures = {client.submit(grade_fn, item.submission.path, options, pure=False): item
+                   for item in items}
+        for future in distributed.as_completed(futures):
+            item = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # KilledWorker after retries, or the grade function raised
+                result = grader_error_result(item, recorder.rubric, Text(
+                    ja=f"Dask のタスクが失敗しました（{type(error).__name__}）。",
+                    en=f"the Dask task failed: {type(error).__name__}: {error}"))
+            recorder.record(item, result)
+            future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise BatchError("--scheduler needs Dask, which is not installed: "
+                         "pip install 'cnn1-grader[dask]'") from None
+    return distributed
+
+
+def _dask_client(distributed, scheduler: str):
+    if scheduler.startswith("local:"):
+        try:
+            workers = int(scheduler.split(":", 1)[1])
+        except ValueError:
+            raise BatchError(f"{scheduler!r}: expected local:N with N worker processes") from None
+        # No Dask memory limit: grade_submission caps the memory of each grading itself, and Dask
+        # would otherwise restart a worker in the middle of a TensorFlow run.
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           memory_limit=0, dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+        return distributed.Client(cluster), cluster
+    if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise BatchError(f"{scheduler!r}: expected tcp://host:port or local:N")
+    try:
+        return distributed.Client(scheduler, timeout="30s"), None
+    except OSError as exc:
+        raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------- outputs
+def _write_outputs(out_dir: Path, collection: Collection, items: list[_WorkItem], store: ResultStore,
+                   rubric: Rubric, recorder: _Recorder, input_path: Path, canvas_csv: bool,
+                   moodle_csv: bool, canvas_assignment: str | None,
+                   hash_problems: list[Problem]) -> BatchSummary:
+    done = store.load_done()
+    entries, feedback_links, notes = [], {}, []
+    for item in items:
+        stored = done.get(item.submission.student_id)
+        if stored is None or stored.sha256 != item.sha256:
+            notes.append(f"{item.submission.student_id}: no result stored (grading interrupted?)")
+            continue
+        entries.append(GradebookEntry(item.submission, stored.result, item.file, stored.stored_at))
+        page = recorder.feedback_path(item.submission.student_id)
+        # Pages missing after a killed run (result stored, page not yet written) are written now.
+        if page.exists() or recorder.write_feedback_page(item.submission.student_id, stored.result):
+            feedback_links[item.submission.student_id] = page.relative_to(out_dir).as_posix()
+    if recorder.write_feedback is None:
+        notes.append("feedback pages not written: grader.reports.html is not available")
+    check_ids = [check.id for check in rubric.checks]
+    grades = write_grades_csv(out_dir / GRADES_CSV, entries, collection.layout, check_ids)
+    canvas_path = moodle_path = None
+    if canvas_csv:
+        title = canvas_assignment or canvas_assignment_header(COURSE_TITLE.en)
+        canvas_path = write_canvas_csv(out_dir / CANVAS_CSV, entries, collection.layout, title,
+                                       rubric.total_points)
+    if moodle_csv:
+        moodle_path = write_moodle_csv(out_dir / MOODLE_CSV, entries, rubric.total_points)
+    problems = collection.problems + hash_problems
+    summary_page = out_dir / SUMMARY_HTML
+    write_summary_html(ClassSummary(
+        title=COURSE_TITLE, layout=collection.layout,
+        layout_detected=collection.detected, input_name=input_path.name, entries=entries,
+        checks=[CheckInfo(c.id, c.title, c.points) for c in rubric.checks],
+        max_score=rubric.total_points, problems=problems, ignored=collection.ignored,
+        feedback_links=feedback_links, notes=notes), summary_page)
+    statuses: dict[str, int] = {}
+    for entry in entries:
+        statuses[entry.result.status] = statuses.get(entry.result.status, 0) + 1
+    return BatchSummary(layout=collection.layout, layout_detected=collection.detected,
+                        students=len(entries), graded_now=0, skipped=0, statuses=statuses,
+                        problems=problems, out_dir=out_dir, grades_csv=grades,
+                        summary_html=summary_page,
+                        feedback_dir=out_dir / FEEDBACK_DIR if recorder.write_feedback else None,
+                        canvas_csv=canvas_path, moodle_csv=moodle_path, notes=notes)
