@@ -434,13 +434,14 @@ def _parse_gradescope_metadata_lines(text: str) -> dict[str, dict]:
         if current is None or match is None:
             continue
         key, value = match["key"], _yaml_unquote(match["value"])
-        if indent == 2:
+        list_item = line.lstrip().startswith("- ")
+        if indent == 2 and not list_item:
             # Only the submission's own keys; `:history:` entries repeat `:submitters:` deeper down.
             in_submitters = key == "submitters"
             if key == "created_at":
                 current["created_at"] = value
         elif in_submitters and key in ("name", "sid", "email"):
-            if line.lstrip().startswith("- "):
+            if list_item:
                 current["submitters"].append({"name": "", "sid": "", "email": ""})
             if current["submitters"]:
                 current["submitters"][-1][key] = value

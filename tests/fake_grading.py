@@ -1,0 +1,121 @@
+"""A deterministic stand-in for `grade_submission` in the fast batch tests, and notebook builders.
+
+The fake reads markers from the submission's text, so each test decides the outcome itself:
+  PASS:<check id>   that check passes (all others fail); PASS:ALL passes every check
+  SLEEP:<seconds>   grading takes that long (to kill a batch in the middle)
+  CRASH             the grading process exits at once (as if killed by the OOM killer)
+  HANG              grading never finishes (until the batch stops it)
+A `.ipynb` that is not JSON gives an invalid_submission result, as the real grader does.
+When the environment variable FAKE_GRADE_LOG names a file, every finished grading appends
+"<file name>" to it, so a test can count how often each submission was graded.
+
+Functions are at module level so that they pickle into spawned pool processes and Dask workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import tomllib
+from pathlib import Path
+
+from grader.results import (FAILED, GRADED, INVALID_SUBMISSION, PASSED, CheckResult, Feedback,
+                            GradeResult, Text)
+
+RUBRIC_TOML = Path(__file__).resolve().parent.parent / "assignment" / "rubric.toml"
+LOG_VARIABLE = "FAKE_GRADE_LOG"
+
+
+def _rubric_checks() -> list[dict]:
+    return tomllib.loads(RUBRIC_TOML.read_text(encoding="utf-8"))["check"]
+
+
+def fake_grade(path: Path, options=None) -> GradeResult:
+    """Grade `path` from the markers in its text (see the module docstring)."""
+    raw = Path(path).read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    import hashlib
+    sha = hashlib.sha256(raw).hexdigest()
+    if "CRASH" in text:
+        os._exit(1)
+    if "HANG" in text:
+        time.sleep(3600)
+    sleep = re.search(r"SLEEP:([0-9.]+)", text)
+    if sleep:
+        time.sleep(float(sleep.group(1)))
+    checks = _rubric_checks()
+    if Path(path).suffix == ".ipynb" and not _is_json(text):
+        reason = Text(ja="ノートブックではありません: JSON として読めません",
+                      en="not a notebook: the file is not valid JSON")
+        result = GradeResult(submission=str(path), sha256=sha, status=INVALID_SUBMISSION, score=0.0,
+                             max_score=100.0, checks=[_check(c, False, reason) for c in checks],
+                             reason=reason)
+    else:
+        passed = set(re.findall(r"PASS:(\w+)", text))
+        results = [_check(c, "ALL" in passed or c["id"] in passed, None) for c in checks]
+        result = GradeResult(submission=str(path), sha256=sha, status=GRADED,
+                             score=sum(c.points for c in results), max_score=100.0, checks=results)
+    _log(Path(path).name)
+    return result
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check(check: dict, passed: bool, reason: Text | None) -> CheckResult:
+    feedback = [] if passed else [Feedback(expected=Text(ja="合格", en="pass"),
+                                           got=reason.en if reason else "failed (fake)",
+                                           hint=Text(ja="ヒント", en="hint"))]
+    return CheckResult(id=check["id"], part=check["part"],
+                       title=Text(ja=check["title_ja"], en=check["title_en"]),
+                       max_points=float(check["points"]), visibility=check["visibility"],
+                       status=PASSED if passed else FAILED,
+                       points=float(check["points"]) if passed else 0.0, feedback=feedback)
+
+
+def _log(name: str) -> None:
+    log = os.environ.get(LOG_VARIABLE)
+    if log:
+        # One write() of a short line with O_APPEND: lines of parallel processes never interleave.
+        descriptor = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, (name + "\n").encode("utf-8"))
+        finally:
+            os.close(descriptor)
+
+
+def returns_garbage(path: Path, options=None):
+    """A grade function with a bug: returns something that is not a GradeResult."""
+    return {"score": 100}
+
+
+def raises(path: Path, options=None):
+    """A grade function with a bug: raises."""
+    raise RuntimeError("grader bug for " + Path(path).name)
+
+
+# ---------------------------------------------------------------------------------- builders
+def notebook(*markers: str, extra_source: str = "") -> str:
+    """A valid nbformat-4 notebook whose one code cell carries `markers` as comments."""
+    source = "".join(f"# {marker}\n" for marker in markers) + extra_source
+    return json.dumps({
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# 課題\n"]},
+                  {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                   "source": source}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}, ensure_ascii=False, indent=1)
+
+
+def write(path: Path, text: str, mtime: float | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
