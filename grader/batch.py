@@ -265,7 +265,8 @@ class _Recorder:
             result = grader_error_result(item, self.rubric, Text(
                 ja="採点関数が採点結果を返しませんでした。",
                 en=f"the grading function returned {type(result).__name__}, not a GradeResult"))
-        result = dataclasses.replace(result, student_id=submission.student_id,
+        # The file as named in the export, not the extraction folder's path: pages go to students.
+        result = dataclasses.replace(result, submission=item.file, student_id=submission.student_id,
                                      student_name=submission.name)
         self.store.save(submission.student_id, item.sha256, result)
         self.write_feedback_page(submission.student_id, result)

@@ -3,7 +3,8 @@
 The fake reads markers from the submission's text, so each test decides the outcome itself:
   PASS:<check id>   that check passes (all others fail); PASS:ALL passes every check
   SLEEP:<seconds>   grading takes that long (to kill a batch in the middle)
-  CRASH             the grading process exits at once (as if killed by the OOM killer)
+  CRASH             the grading process exits at once (as if killed by the OOM killer), unless
+                    the environment variable FAKE_NO_CRASH is set
   HANG              grading never finishes (until the batch stops it)
 A `.ipynb` that is not JSON gives an invalid_submission result, as the real grader does.
 When the environment variable FAKE_GRADE_LOG names a file, every finished grading appends
@@ -38,7 +39,7 @@ def fake_grade(path: Path, options=None) -> GradeResult:
     text = raw.decode("utf-8", errors="replace")
     import hashlib
     sha = hashlib.sha256(raw).hexdigest()
-    if "CRASH" in text:
+    if "CRASH" in text and not os.environ.get("FAKE_NO_CRASH"):
         os._exit(1)
     if "HANG" in text:
         time.sleep(3600)
@@ -89,6 +90,13 @@ def _log(name: str) -> None:
             os.write(descriptor, (name + "\n").encode("utf-8"))
         finally:
             os.close(descriptor)
+
+
+def echo_hide_paths(path: Path, options) -> GradeResult:
+    """`fake_grade`, with the options' hide_paths as JSON in the reason (to see what was passed)."""
+    import dataclasses
+    hidden = json.dumps([str(p) for p in options.hide_paths])
+    return dataclasses.replace(fake_grade(path, options), reason=Text(ja=hidden, en=hidden))
 
 
 def returns_garbage(path: Path, options=None):
