@@ -41,7 +41,7 @@ from grader.reports.common import COURSE_TITLE
 from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, write_canvas_csv,
                                       write_grades_csv, write_moodle_csv)
 from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_html
-from grader.results import (FAILED, GRADED, GRADER_ERROR, CheckResult, Feedback, GradeResult, Text)
+from grader.results import GRADED, GRADER_ERROR, GradeResult, Text
 from grader.rubric import Rubric, load_rubric
 from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 
@@ -302,18 +302,22 @@ def _feedback_writer() -> Callable[[GradeResult, Path], None] | None:
 
 
 def grader_error_result(item: _WorkItem, rubric: Rubric, reason: Text, output: str = "") -> GradeResult:
-    """A complete result for a submission whose grading never finished (process died, timeout)."""
-    feedback = [Feedback(expected=Text(ja="採点が最後まで終わること", en="grading to finish"),
-                         got=reason.en,
-                         hint=Text(ja="提出物の問題ではない可能性があります。担当教員に連絡してください。",
-                                   en="This may not be a problem of your submission; tell your instructor."))]
-    checks = [CheckResult(id=check.id, part=check.part, title=check.title, max_points=check.points,
-                          visibility=check.visibility, status=FAILED, points=0.0, feedback=feedback)
-              for check in rubric.checks]
-    return GradeResult(submission=str(item.submission.path), sha256=item.sha256, status=GRADER_ERROR,
-                       score=0.0, max_score=rubric.total_points, checks=checks, reason=reason,
-                       worker_output_tail=output[-4000:], student_id=item.submission.student_id,
-                       student_name=item.submission.name)
+    """A complete result for a submission whose grading never finished (process died, timeout).
+
+    Built by grade.py's own `failed_result`, so a batch error looks like any other failed grading.
+    """
+    from grader.grade import failed_result
+    result = failed_result(item.submission.path, rubric, GRADER_ERROR, item.sha256, reason)
+    return dataclasses.replace(result, worker_output_tail=output[-4000:],
+                               student_id=item.submission.student_id, student_name=item.submission.name)
+
+
+def _raise_if_fatal(error: BaseException) -> None:
+    """Stop the batch on a broken installation: every other submission would fail the same way."""
+    from grader.datasets import DatasetUnavailable
+    from grader.rubric import RubricError
+    if isinstance(error, (DatasetUnavailable, RubricError)):
+        raise BatchError(f"grading cannot run here: {error}") from error
 
 
 def _progress(console: Console) -> Progress:
@@ -397,6 +401,7 @@ class _PoolRunner:
             if isinstance(error, BrokenProcessPool):
                 broken.append(running)
             elif error is not None:
+                _raise_if_fatal(error)
                 self.recorder.record(running.item, grader_error_result(
                     running.item, self.recorder.rubric,
                     Text(ja=f"採点中にエラーが発生しました（{type(error).__name__}）。",
@@ -464,6 +469,7 @@ def _grade_with_dask(scheduler: str, items: list[_WorkItem], grade_fn: GradeFn, 
             try:
                 result = future.result()
             except Exception as error:  # KilledWorker after retries, or the grade function raised
+                _raise_if_fatal(error)
                 result = grader_error_result(item, recorder.rubric, Text(
                     ja=f"Dask のタスクが失敗しました（{type(error).__name__}）。",
                     en=f"the Dask task failed: {type(error).__name__}: {error}"))

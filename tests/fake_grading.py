@@ -109,6 +109,12 @@ def raises(path: Path, options=None):
     raise RuntimeError("grader bug for " + Path(path).name)
 
 
+def raises_dataset_unavailable(path: Path, options=None):
+    """What grade_submission does on a machine without the datasets."""
+    from grader.datasets import DatasetUnavailable
+    raise DatasetUnavailable("mnist: /nowhere/mnist.npz does not exist")
+
+
 # ---------------------------------------------------------------------------------- builders
 def notebook(*markers: str, extra_source: str = "") -> str:
     """A valid nbformat-4 notebook whose one code cell carries `markers` as comments."""

@@ -298,6 +298,17 @@ def test_a_grade_function_bug_becomes_a_grader_error_row(tmp_path, grade_fn, wor
     assert row["status"] == "grader_error" and words in row["reason"]
 
 
+def test_a_broken_installation_stops_the_batch_with_a_clear_message(tmp_path):
+    from grader.batch import BatchError
+    export = tmp_path / "class"
+    write(export / "x.ipynb", notebook())
+    write(export / "y.ipynb", notebook())
+    with pytest.raises(BatchError, match="mnist.npz"):
+        run_batch(export, tmp_path / "out", jobs=1, grade_fn=fake_grading.raises_dataset_unavailable,
+                  console=quiet())
+    assert not list((tmp_path / "out" / "results").glob("*.json"))
+
+
 def test_default_jobs_follows_cores_and_memory(monkeypatch):
     import grader.batch as batch
 
