@@ -1,11 +1,28 @@
-"""The `grade` command: one submission through load -> worker -> artifacts -> checks -> score."""
+"""The `grade` command: one submission through load -> worker -> artifacts -> checks -> score.
+
+`grade_submission` never raises for a bad submission: an unreadable file, a crashing or hostile
+notebook, even a fault of the grader itself all end in a complete `GradeResult` whose `status`
+and `reason` say what happened. Only a broken installation (no datasets, broken rubric) raises.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.results import GradeResult
+from grader import datasets
+from grader.artifacts import read_artifacts
+from grader.checks.support import CheckContext
+from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_texts, load_submission
+from grader.probes import build_plan, write_worker_inputs
+from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, CellError, CheckResult,
+                            Deliverable, Feedback, Figure, GradeResult, Text)
+from grader.rubric import PROJECT_ROOT, Rubric, load_rubric
+from grader.score import run_checks, score_checks
+from grader.worker import JobFolder, Limits, choose_sandbox, run_worker
 
 
 @dataclass(frozen=True)
@@ -23,4 +40,130 @@ class GradeOptions:
 
 def grade_submission(path: Path, options: GradeOptions = GradeOptions()) -> GradeResult:
     """Grade one submission file and return its complete result (never raises for bad input)."""
-    raise NotImplementedError  # being written
+    path = Path(path)
+    rubric = load_rubric()
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    try:
+        submission = load_submission(path)
+    except SubmissionUnreadable as problem:
+        return failed_result(path, rubric, INVALID_SUBMISSION, "", Text(
+            f"{path.name} を読み込めません: {problem}", f"{path.name} cannot be read: {problem}"))
+    timings["load"] = time.monotonic() - started
+    try:
+        return _grade_loaded(submission, rubric, options, timings)
+    except datasets.DatasetUnavailable:
+        raise
+    except Exception as exc:  # a grader fault must still give the student a valid result
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]
+        return failed_result(path, rubric, GRADER_ERROR, submission.sha256, Text(
+            f"採点中に採点システムのエラーが起きました（学生の責任ではありません）: {detail}",
+            f"the grader failed while grading (not the student's fault): {detail}"))
+
+
+def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
+                  timings: dict[str, float]) -> GradeResult:
+    clock = time.monotonic()
+    use_bwrap = choose_sandbox(options.sandbox)
+    limits = Limits(options.cell_seconds, options.probe_seconds, options.total_seconds, options.memory_mb)
+    cells = [{"index": c.index, "source": c.source} for c in submission.cells]
+    plan = build_plan(submission.sha256, rubric, options.data_dir, cells,
+                      {"cell_seconds": limits.cell_seconds, "probe_seconds": limits.probe_seconds})
+    job = JobFolder(submission.path)
+    try:
+        write_worker_inputs(plan, job.in_dir)
+        job.hand_over()
+        timings["prepare"] = time.monotonic() - clock
+        clock = time.monotonic()
+        keras_ready = threading.Thread(target=_import_keras, daemon=True)
+        keras_ready.start()  # the grader needs Keras for the checks; load it while the worker runs
+        hidden = [PROJECT_ROOT / "grader", datasets.data_dir(options.data_dir), submission.path.parent.resolve(),
+                  *options.hide_paths]
+        probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
+        run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / "spec.json")
+        timings["worker"] = time.monotonic() - clock
+        clock = time.monotonic()
+        crashed = {c.step.removeprefix("probe:"): c.reason for c in run.crashes if c.step.startswith("probe:")}
+        artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
+        keras_ready.join()
+        timings["artifacts"] = time.monotonic() - clock
+        clock = time.monotonic()
+        outcomes = run_checks(CheckContext(plan, artifacts, rubric), rubric)
+        checks = score_checks(rubric, outcomes)
+        timings["checks"] = time.monotonic() - clock
+    finally:
+        job.remove()
+    cell_errors = [CellError(e["cell"], e["type"], e["message"]) for e in artifacts.cell_errors]
+    cell_errors += [CellError(int(c.step.removeprefix("cell:")), "WorkerKilled", c.reason)
+                    for c in run.crashes if c.step.startswith("cell:")]
+    figures = [Figure(f"notebook_{i}", _b64(png)) for i, png in enumerate(artifacts.notebook_figures)]
+    figures += _probe_figures(artifacts)
+    return GradeResult(
+        submission=str(submission.path), sha256=submission.sha256, status=GRADED,
+        score=sum(c.points for c in checks), max_score=rubric.total_points, checks=checks,
+        deliverables=deliverables_of(submission, rubric), cell_errors=sorted(cell_errors, key=lambda e: e.cell),
+        isolation=run.isolation, timings={k: round(v, 2) for k, v in timings.items()}, figures=figures,
+        reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:])
+
+
+def _import_keras() -> None:
+    import keras  # noqa: F401
+
+
+def _b64(png: bytes) -> str:
+    import base64
+    return base64.b64encode(png).decode("ascii")
+
+
+def _probe_figures(artifacts) -> list[Figure]:
+    """The learning curves and misclassified images the submission drew for the grader's probes."""
+    from grader.artifacts import FigureArtifact
+    figures = []
+    for probe_id in ("plot_learning_curves", "plot_misclassified"):
+        result = artifacts.probes.get(probe_id)
+        outcomes = result.value if result and result.status == "ok" and isinstance(result.value, list) else []
+        for outcome in outcomes[:1]:
+            figure = outcome.get("returned") if isinstance(outcome, dict) else None
+            if isinstance(figure, FigureArtifact) and figure.png:
+                figures.append(Figure(probe_id, figure.png_base64()))
+    return figures
+
+
+def _worker_reason(run) -> Text | None:
+    """A note for the report when the worker had to be stopped or restarted."""
+    if run.total_timeout:
+        return Text("提出物全体の時間制限に達したため、残りの確認は実行されませんでした。",
+                    "The submission reached its total time limit; the remaining checks did not run.")
+    if run.crashes:
+        steps = ", ".join(f"{c.step} ({c.reason})" for c in run.crashes)
+        return Text(f"停止されたステップ: {steps}", f"steps that were stopped: {steps}")
+    return None
+
+
+def deliverables_of(submission: Submission, rubric: Rubric) -> list[Deliverable]:
+    """Each hand-graded answer cell: present, still the placeholder, or missing."""
+    answers = answer_texts(submission.markdown)
+    found = []
+    for entry in rubric.deliverables:
+        text = answers.get(entry.id)
+        if text is None:
+            status = "missing"
+        elif not text.replace(PLACEHOLDER, "").strip():
+            status = "placeholder"
+        else:
+            status = "present"
+        found.append(Deliverable(entry.id, entry.title, status, (text or "")[:1000] if status == "present" else ""))
+    return found
+
+
+def failed_result(path: Path, rubric: Rubric, status: str, sha256: str, reason: Text) -> GradeResult:
+    """A valid result for a grading that could not run: every check failed, with the reason."""
+    feedback = Feedback(expected=Text("採点できる提出物", "a submission that can be graded"),
+                        got=reason.en, hint=Text("ファイルを Jupyter で開けるか確認して、もう一度提出してください。",
+                                                 "Check that the file opens in Jupyter, then submit again."))
+    checks = [CheckResult(c.id, c.part, c.title, c.points, c.visibility, FAILED, 0.0, [feedback])
+              for c in rubric.checks]
+    deliverables = [Deliverable(d.id, d.title, "missing") for d in rubric.deliverables]
+    return GradeResult(submission=str(path), sha256=sha256, status=status, score=0.0,
+                       max_score=rubric.total_points, checks=checks, deliverables=deliverables,
+                       isolation={}, reason=reason)

@@ -190,6 +190,8 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder) -> None:
         arguments["verbose"] = 0
         if budget.active:
             _cap_fit_arguments(arguments, budget)
+            # A few capped steps cost less eagerly than tracing a graph for every new model.
+            self.run_eagerly = True
         if not recorder.active:
             return original_fit(*bound.args, **bound.kwargs)
         call = _describe_fit_call(arguments, recorder, self)
@@ -451,7 +453,7 @@ class Harness:
                 action()
         except BaseException as exc:  # the student's SystemExit/KeyboardInterrupt included
             error = describe_error(exc)
-        self.journal.write(step=step, event="end", ok=error is None)
+        self.journal.write(step=step, event="end", ok=error is None, time=time.time())
         return error
 
     def run_cell(self, cell: dict) -> None:
@@ -499,28 +501,37 @@ class Harness:
                 return self.fixed_model(arg["fixed_model"])
             if isinstance(arg, dict) and "tuple" in arg:
                 return tuple(arg["tuple"])
+            if isinstance(arg, dict) and "histories" in arg:
+                return self.histories(arg)
             return arg
         return ([decode(a) for a in probe.get("args", [])],
                 {k: decode(v) for k, v in probe.get("kwargs", {}).items()})
 
-    def probe_call(self, probe: dict):
-        """Call a contract function; report its value and whether it changed its array inputs."""
-        args, kwargs = self.arguments(probe)
-        before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
-        value = self.function(probe["function"])(*args, **kwargs)
-        mutated = [i for i, (a, b) in enumerate(zip(args, before))
-                   if b is not None and not (a.shape == b.shape and np.array_equal(a, b))]
-        return {"returned": value, "mutated_args": mutated}
+    def histories(self, arg: dict):
+        """History dicts (metric -> list of floats) rebuilt from one array per fold and metric."""
+        folds = [{metric: self.load_input(f"{arg['histories']}_{fold}_{metric}.npy").tolist()
+                  for metric in arg["metrics"]} for fold in range(arg["folds"])]
+        return folds[0] if arg["single"] else folds
 
-    def probe_raises(self, probe: dict):
-        """Call a function that should raise; report the exception type (or the value)."""
-        args, kwargs = self.arguments(probe)
+    def probe_calls(self, probe: dict):
+        """Call a contract function once per input set; report each value or exception, and
+        whether the call changed its array inputs."""
         function = self.function(probe["function"])
-        try:
-            value = function(*args, **kwargs)
-        except Exception as exc:
-            return {"raised": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__]}
-        return {"raised": None, "returned": value}
+        outcomes = []
+        for call in probe["calls"]:
+            args, kwargs = self.arguments(call)
+            before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+            try:
+                value = function(*args, **kwargs)
+            except Exception as exc:
+                outcomes.append({"raised": type(exc).__name__,
+                                 "mro": [c.__name__ for c in type(exc).__mro__],
+                                 "message": str(exc)[:300]})
+                continue
+            mutated = [i for i, (a, b) in enumerate(zip(args, before))
+                       if b is not None and not (a.shape == b.shape and np.array_equal(a, b))]
+            outcomes.append({"returned": value, "mutated_args": mutated})
+        return outcomes
 
     def probe_attribute(self, probe: dict):
         return self.function(probe["name"])
@@ -576,7 +587,8 @@ class Harness:
         model = keras.Sequential([keras.Input(shape=tuple(input_shape)), keras.layers.Flatten(),
                                   keras.layers.Dense(8, activation="relu"),
                                   keras.layers.Dense(num_classes, activation="softmax")])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      run_eagerly=True)
         return model
 
     def fixed_model(self, name: str):

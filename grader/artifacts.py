@@ -1,0 +1,264 @@
+"""Read what the worker wrote, as untrusted data.
+
+Every file is checked before use: JSON of bounded size and depth, `.npy` arrays loaded with
+`allow_pickle=False` and bounded in size, file names that stay inside the probe's folder, Keras
+models rebuilt from architecture JSON whose layer classes are on an allow-list (no Lambda, no
+custom objects) and weights from an `.npz` of plain arrays. Nothing is unpickled or imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_JSON_BYTES = 20 * 1024 * 1024
+MAX_ARRAY_BYTES = 200 * 1024 * 1024
+MAX_PNG_BYTES = 2 * 1024 * 1024
+SAFE_NAME = re.compile(r"^v\d{1,6}(\.npy|\.png|\.json|\.weights\.npz)?$")
+ALLOWED_LAYERS = {
+    "InputLayer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D", "Dense", "Flatten", "Dropout", "Activation", "BatchNormalization",
+    "Reshape", "ReLU", "Softmax", "SpatialDropout2D", "ZeroPadding2D", "Rescaling",
+}
+ALLOWED_MODELS = {"Sequential", "Functional"}
+
+
+class ArtifactError(Exception):
+    """A worker file is missing, malformed or not allowed; str() says which and why."""
+
+
+@dataclass
+class ProbeResult:
+    """One probe as the worker reported it: "ok" with a value, "error", "missing" or "crashed"."""
+
+    status: str
+    value: Any = None
+    error_type: str = ""
+    error_message: str = ""
+
+
+@dataclass
+class ModelArtifact:
+    """A model the worker exported; `build()` rebuilds it in the grader, safely."""
+
+    architecture: dict
+    weights: list[np.ndarray]
+    compile: dict
+    error: str = ""
+    _model: Any = field(default=None, repr=False, compare=False)
+
+    def layer_classes(self) -> list[str]:
+        return [layer.get("class_name", "?") for layer in self.architecture.get("config", {}).get("layers", [])]
+
+    def build(self):
+        """The Keras model with its weights, or ArtifactError if the architecture is not allowed.
+        Built once: several checks read the same model."""
+        if self._model is None:
+            self._model = self._rebuild()
+        return self._model
+
+    def _rebuild(self):
+        if self.error:
+            raise ArtifactError(self.error)
+        _check_architecture(self.architecture)
+        import keras
+        try:
+            model = keras.saving.deserialize_keras_object(self.architecture, safe_mode=True)
+            model.set_weights(self.weights)
+        except Exception as exc:
+            raise ArtifactError(f"model could not be rebuilt: {type(exc).__name__}: {str(exc)[:200]}") from None
+        return model
+
+
+@dataclass
+class FigureArtifact:
+    axes: list[dict]
+    legends: list[list[str]]
+    png: bytes = b""
+
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii") if self.png else ""
+
+
+@dataclass
+class HistoryArtifact:
+    history: dict
+
+
+@dataclass
+class Opaque:
+    """A value of a type the grader does not accept (reported by type name only)."""
+
+    type_name: str
+
+
+@dataclass
+class WorkerArtifacts:
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    cell_errors: list[dict] = field(default_factory=list)
+    notebook_figures: list[bytes] = field(default_factory=list)
+
+
+def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str]) -> WorkerArtifacts:
+    """All probe results, cell errors and notebook figures the worker left in `out_dir`."""
+    artifacts = WorkerArtifacts()
+    for probe_id in probe_ids:
+        if probe_id in crashed:
+            artifacts.probes[probe_id] = ProbeResult("crashed", error_type=crashed[probe_id])
+            continue
+        artifacts.probes[probe_id] = _read_probe(out_dir / "probes" / probe_id)
+    artifacts.cell_errors = _read_cell_errors(out_dir / "cells.json")
+    for index in range(8):
+        png = _read_png(out_dir / f"notebook_figure_{index}.png")
+        if png:
+            artifacts.notebook_figures.append(png)
+    return artifacts
+
+
+def _read_probe(folder: Path) -> ProbeResult:
+    try:
+        result = _read_json(folder / "result.json")
+        if not isinstance(result, dict) or result.get("status") not in ("ok", "error", "missing"):
+            raise ArtifactError("result.json has no valid status")
+        if result["status"] != "ok":
+            error = result.get("error") if isinstance(result.get("error"), dict) else {}
+            return ProbeResult(result["status"], error_type=str(error.get("type", ""))[:100],
+                               error_message=str(error.get("message", ""))[:500])
+        return ProbeResult("ok", value=_decode(result.get("value"), folder, 0))
+    except ArtifactError as exc:
+        return ProbeResult("invalid", error_type="InvalidArtifact", error_message=str(exc))
+
+
+def _read_json(path: Path) -> Any:
+    if path.is_symlink() or not path.is_file():
+        raise ArtifactError(f"{path.name} is missing")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ArtifactError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{path.name} is not valid JSON ({type(exc).__name__})") from None
+
+
+def _file(folder: Path, name: Any) -> Path:
+    if not isinstance(name, str) or not SAFE_NAME.match(name):
+        raise ArtifactError(f"file name {str(name)[:40]!r} is not allowed")
+    path = folder / name
+    if path.is_symlink() or not path.is_file():
+        raise ArtifactError(f"{name} is missing")
+    return path
+
+
+def load_array(path: Path) -> np.ndarray:
+    """An .npy of plain numbers, never pickled objects."""
+    if path.stat().st_size > MAX_ARRAY_BYTES:
+        raise ArtifactError(f"{path.name} is larger than {MAX_ARRAY_BYTES} bytes")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ArtifactError(f"{path.name} is not a plain .npy array ({str(exc)[:80]})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufcSU":
+        raise ArtifactError(f"{path.name} holds {getattr(array, 'dtype', '?')}, not numbers")
+    return array
+
+
+def _decode(node: Any, folder: Path, depth: int) -> Any:
+    if depth > 8 or not isinstance(node, dict):
+        raise ArtifactError("malformed value")
+    kind = node.get("kind")
+    if kind == "json":
+        value = node.get("value")
+        if not isinstance(value, (type(None), bool, int, float, str)):
+            raise ArtifactError("malformed scalar")
+        return value
+    if kind == "scalar":  # a numpy scalar; its value is what matters
+        value = node.get("value")
+        if not isinstance(value, (bool, int, float)):
+            raise ArtifactError("malformed scalar")
+        return value
+    if kind == "ndarray":
+        return load_array(_file(folder, node.get("file")))
+    if kind == "seq":
+        items = [_decode(item, folder, depth + 1) for item in _list(node.get("items"))]
+        return tuple(items) if node.get("type") == "tuple" else items
+    if kind == "dict":
+        return {str(pair[0]): _decode(pair[1], folder, depth + 1)
+                for pair in _list(node.get("items")) if isinstance(pair, list) and len(pair) == 2}
+    if kind == "history":
+        return HistoryArtifact(_decode(node.get("history"), folder, depth + 1))
+    if kind == "model":
+        return _decode_model(node, folder)
+    if kind == "figure":
+        return FigureArtifact(axes=_list(node.get("axes")), legends=_list(node.get("legends")),
+                              png=_read_png(folder / node["png"]) if isinstance(node.get("png"), str) and SAFE_NAME.match(node["png"]) else b"")
+    if kind == "object":
+        return Opaque(str(node.get("type", "?"))[:80])
+    raise ArtifactError(f"unknown value kind {str(kind)[:20]!r}")
+
+
+def _list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise ArtifactError("malformed list")
+    return value
+
+
+def _decode_model(node: dict, folder: Path) -> ModelArtifact:
+    if node.get("error"):
+        return ModelArtifact({}, [], {}, error=f"the model could not be exported: {str(node['error'])[:200]}")
+    name = node.get("file")
+    architecture = _read_json(_file(folder, f"{name}.json"))
+    weights_path = _file(folder, f"{name}.weights.npz")
+    if weights_path.stat().st_size > MAX_ARRAY_BYTES:
+        raise ArtifactError("model weights are too large")
+    try:
+        with np.load(weights_path, allow_pickle=False) as archive:
+            weights = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+    except (ValueError, OSError, KeyError) as exc:
+        raise ArtifactError(f"model weights are not plain arrays ({str(exc)[:80]})") from None
+    compile_info = node.get("compile") if isinstance(node.get("compile"), dict) else {}
+    return ModelArtifact(architecture if isinstance(architecture, dict) else {}, weights, compile_info)
+
+
+def _check_architecture(architecture: dict) -> None:
+    """Only Sequential/Functional models of built-in layers; anything else is refused."""
+    if architecture.get("class_name") not in ALLOWED_MODELS:
+        raise ArtifactError(f"model class {str(architecture.get('class_name'))[:40]!r} is not allowed "
+                            "(use keras.Sequential or the functional API)")
+    if architecture.get("module") not in ("keras", "keras.models", "keras.src.models.sequential",
+                                          "keras.src.models.functional"):
+        raise ArtifactError(f"model module {str(architecture.get('module'))[:60]!r} is not allowed")
+    layers = architecture.get("config", {}).get("layers", [])
+    if not isinstance(layers, list):
+        raise ArtifactError("model has no layer list")
+    for layer in layers:
+        if not isinstance(layer, dict):
+            raise ArtifactError("malformed layer")
+        if layer.get("class_name") not in ALLOWED_LAYERS or layer.get("module") not in ("keras.layers", None):
+            raise ArtifactError(f"layer {str(layer.get('class_name'))[:40]!r} is not allowed "
+                                f"(allowed: built-in layers such as Conv2D, MaxPooling2D, Dense)")
+        if layer.get("registered_name") not in (None, layer.get("class_name")):
+            raise ArtifactError("custom registered layers are not allowed")
+
+
+def _read_png(path: Path) -> bytes:
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_PNG_BYTES:
+        return b""
+    data = path.read_bytes()
+    return data if data.startswith(b"\x89PNG\r\n\x1a\n") else b""
+
+
+def _read_cell_errors(path: Path) -> list[dict]:
+    try:
+        errors = _read_json(path)
+    except ArtifactError:
+        return []
+    if not isinstance(errors, list):
+        return []
+    return [{"cell": int(e["cell"]), "type": str(e.get("type", ""))[:100], "message": str(e.get("message", ""))[:500]}
+            for e in errors[:500] if isinstance(e, dict) and isinstance(e.get("cell"), int)]

@@ -1,0 +1,396 @@
+"""Run the submission in a worker process, isolated, under limits; the grader's side of it.
+
+The worker is `harness.py` started as a separate Python process, inside bubblewrap when it works
+here (read-only file system, no network, own PID namespace, grader files and data hidden, an
+unprivileged user when the grader is root), else as a plain child process in its own session.
+Either way: address-space and file-size limits (prlimit), a memory monitor over the whole process
+tree, wall-clock limits per step and per submission, bounded captured output, and every process
+the submission started killed afterwards.
+
+A step that kills or hangs the worker (os._exit, an infinite loop that swallows the timeout) is
+recorded and skipped, and the worker is started again for the remaining steps, so one broken cell
+or function costs only what depends on it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+HARNESS = Path(__file__).with_name("harness.py")
+WORKER_UID = 65534          # "nobody": owns nothing of the grader's
+OUTPUT_TAIL_BYTES = 64 * 1024
+GRACE_SECONDS = 10.0        # a step that swallows its StepTimeout is killed this much later
+MAX_ATTEMPTS = 4
+SCRATCH_FILE_LIMIT = 512 * 1024 * 1024  # largest file the worker may write
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_seconds: float
+    probe_seconds: float
+    total_seconds: float
+    memory_mb: int
+
+
+@dataclass
+class StepCrash:
+    """A step that ended its worker: killed by a limit or exited the process."""
+
+    step: str
+    reason: str
+
+
+@dataclass
+class WorkerRun:
+    """What happened in the worker, as far as the grader saw it (not what the worker claims)."""
+
+    out_dir: Path
+    crashes: list[StepCrash] = field(default_factory=list)
+    finished: bool = False
+    total_timeout: bool = False
+    attempts: int = 0
+    output_tail: str = ""
+    output_bytes: int = 0
+    isolation: dict[str, bool] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # as the worker reported them
+
+
+# ------------------------------------------------------------------ what this machine offers
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    """Whether bubblewrap can make namespaces here (needs root or unprivileged user namespaces)."""
+    if not shutil.which("bwrap"):
+        return False
+    try:
+        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--", "true"],
+                              capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def isolation_measures(use_bwrap: bool) -> dict[str, bool]:
+    """The isolation in force for a worker started with these settings on this machine."""
+    root = os.geteuid() == 0
+    return {
+        "separate_process": True,
+        "time_limits": True,
+        "memory_cap": True,
+        "output_cap": True,
+        "process_cleanup": True,
+        "unprivileged_user": root,
+        "no_network": use_bwrap,
+        "read_only_filesystem": use_bwrap,
+        "grader_files_hidden": use_bwrap,
+        "pid_namespace": use_bwrap,
+    }
+
+
+def choose_sandbox(setting: str) -> bool:
+    """True for bubblewrap: "auto" uses it when it works, "bwrap" insists, "process" never."""
+    if setting == "process":
+        return False
+    if setting == "bwrap" and not bwrap_works():
+        raise RuntimeError("--sandbox bwrap: bubblewrap is not installed or cannot create namespaces here")
+    return bwrap_works()
+
+
+def become_subreaper() -> None:
+    """Adopt orphaned descendants, so a submission that double-forks and calls setsid is still
+    found among our children and killed (Linux prctl PR_SET_CHILD_SUBREAPER)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+# ------------------------------------------------------------------ the job folder
+class JobFolder:
+    """harness/ (read-only), in/ (read-only), work/ (the cwd: a copy of the submission), out/."""
+
+    def __init__(self, submission: Path) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="cnn1-grade-"))
+        os.chmod(self.root, 0o711)
+        self.harness = self.root / "harness"
+        self.in_dir = self.root / "in"
+        self.work = self.root / "work"
+        self.out = self.root / "out"
+        for folder in (self.harness, self.in_dir, self.work, self.out):
+            folder.mkdir()
+        shutil.copy2(HARNESS, self.harness / "harness.py")
+        shutil.copyfile(submission, self.work / _safe_name(submission.name))
+
+    def hand_over(self) -> None:
+        """Make in/ readable and work/, out/ writable for the worker's user."""
+        for folder, _, files in os.walk(self.root):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        os.chmod(self.root, 0o711)
+        if os.geteuid() == 0:
+            for folder in (self.work, self.out):
+                for path in [folder, *folder.rglob("*")]:
+                    os.chown(path, WORKER_UID, WORKER_UID)
+
+    def reset_out(self) -> None:
+        """Keep finished probe results; drop the journal of the last attempt."""
+        journal = self.out / "progress.jsonl"
+        if journal.exists():
+            journal.unlink()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "submission"
+
+
+# ------------------------------------------------------------------ command line of the worker
+def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Path]) -> list[str]:
+    """The argv that starts the harness under rlimits (and bubblewrap when used)."""
+    root = os.geteuid() == 0
+    rlimits = ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--fsize={SCRATCH_FILE_LIMIT}",
+               "--core=0"]
+    if root:
+        rlimits.append("--nproc=4096")  # counts threads too; TensorFlow starts many
+    python = [sys.executable, "-I"]
+    # As root, the worker becomes a real unprivileged user (setpriv). Not through a user namespace:
+    # there its uid would map back to root outside and could still open root's files.
+    drop = ["setpriv", f"--reuid={WORKER_UID}", f"--regid={WORKER_UID}", "--clear-groups",
+            "--inh-caps=-all", "--"] if root else []
+    if not use_bwrap:
+        return [*rlimits, "--", *drop, *python, str(job.harness / "harness.py"), str(job.in_dir), str(job.out)]
+    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in hideable(hidden):
+        sandbox += ["--tmpfs", str(path)]
+    sandbox += ["--ro-bind", str(job.harness), "/tmp/harness", "--ro-bind", str(job.in_dir), "/tmp/in",
+                "--bind", str(job.work), "/tmp/work", "--bind", str(job.out), "/tmp/out",
+                "--chdir", "/tmp/work", "--die-with-parent", "--new-session"]
+    sandbox += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+                if root else ["--unshare-all"])
+    return [*rlimits, "--", *sandbox, "--", *drop, *python, "/tmp/harness/harness.py", "/tmp/in", "/tmp/out"]
+
+
+def hideable(paths: list[Path]) -> list[Path]:
+    """The folders that can be hidden without hiding Python itself (a venv inside a hidden
+    project folder must stay visible, so such a folder is left alone)."""
+    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.executable)]
+    chosen = []
+    for path in paths:
+        path = Path(path).resolve()
+        if path.is_dir() and path != Path("/") and not any(n == path or path in n.parents for n in needed):
+            chosen.append(path)
+    return chosen
+
+
+def worker_environment(job: JobFolder, use_bwrap: bool) -> dict[str, str]:
+    """A small, fixed environment: nothing of the grader's leaks, TensorFlow kept quiet and CPU-only."""
+    home = "/tmp/work" if use_bwrap else str(job.work)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "MPLCONFIGDIR": home,
+        "MPLBACKEND": "Agg",
+        "KERAS_BACKEND": "tensorflow",
+        "KERAS_HOME": home + "/.keras",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+
+
+# ------------------------------------------------------------------ running and watching
+class OutputTail(threading.Thread):
+    """Reads the worker's merged stdout/stderr, keeping only the last bytes and a count."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.tail = b""
+        self.total = 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read(65536):
+            self.total += len(chunk)
+            self.tail = (self.tail + chunk)[-OUTPUT_TAIL_BYTES:]
+
+
+def tree_of(pid: int) -> list[psutil.Process]:
+    try:
+        parent = psutil.Process(pid)
+        return [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_rss(processes: list[psutil.Process]) -> int:
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def kill_all(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+
+
+def current_step(journal: Path) -> tuple[str | None, float, bool]:
+    """The step the worker is in (name, start time) and whether it reported being done."""
+    step, started, done = None, 0.0, False
+    try:
+        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None, 0.0, False
+    for line in lines[-2000:]:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "start" and isinstance(event.get("step"), str):
+            step, started = event["step"], time.monotonic()
+        elif event.get("event") == "end":
+            step = None
+        elif event.get("event") == "done":
+            done = True
+    return step, started, done
+
+
+def step_durations(journal: Path) -> dict[str, float]:
+    """Seconds per step as the worker's journal tells them (for diagnostics and benchmarks only)."""
+    durations: dict[str, float] = {}
+    starts: dict[str, float] = {}
+    try:
+        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return durations
+    for line in lines[-5000:]:
+        try:
+            event = json.loads(line)
+            if event.get("event") == "start":
+                starts[event["step"]] = float(event["time"])
+            elif event.get("event") == "end" and event.get("step") in starts:
+                durations[event["step"]] = round(float(event["time"]) - starts[event["step"]], 3)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return durations
+
+
+def step_limit(step: str, limits: Limits, probe_seconds: dict[str, float]) -> float:
+    if step.startswith("cell:"):
+        return limits.cell_seconds
+    return probe_seconds.get(step.removeprefix("probe:"), limits.probe_seconds)
+
+
+def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
+                probe_seconds: dict[str, float], deadline: float) -> tuple[str | None, str, OutputTail]:
+    """Run the worker once; return (the step it died in or None, why it ended, its output)."""
+    preexisting = {p.pid for p in psutil.Process().children(recursive=True)}
+    process = subprocess.Popen(command, env=env, cwd=job.work, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    output = OutputTail(process.stdout)
+    output.start()
+    journal = job.out / "progress.jsonl"
+    step_seen, step_started, reason = None, time.monotonic(), ""
+    while process.poll() is None:
+        time.sleep(0.2)
+        step, _, _ = current_step(journal)
+        if step != step_seen:
+            step_seen, step_started = step, time.monotonic()
+        now = time.monotonic()
+        if now > deadline:
+            reason = "total_timeout"
+        elif step_seen and now - step_started > step_limit(step_seen, limits, probe_seconds) + GRACE_SECONDS:
+            reason = "timeout"
+        elif tree_rss(tree_of(process.pid)) > limits.memory_mb * 1024 * 1024:
+            reason = "memory"
+        if reason:
+            kill_all(tree_of(process.pid))
+            break
+    process.wait()
+    _kill_leftovers(preexisting)
+    output.join(timeout=5)
+    step, _, done = current_step(journal)
+    if done and not reason:
+        return None, "finished", output
+    if not reason:
+        reason = f"exit code {process.returncode}"
+    return step, reason, output
+
+
+def _kill_leftovers(preexisting: set[int]) -> None:
+    """Kill every descendant that appeared during the run (orphans come to us as subreaper)."""
+    for _ in range(3):
+        strays = [p for p in psutil.Process().children(recursive=True) if p.pid not in preexisting]
+        if not strays:
+            return
+        kill_all(strays)
+        psutil.wait_procs(strays, timeout=2)
+
+
+def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Path],
+               probe_seconds: dict[str, float], spec_path: Path) -> WorkerRun:
+    """Run the harness until it has been through every step, restarting past fatal ones."""
+    become_subreaper()
+    run = WorkerRun(out_dir=job.out, isolation=isolation_measures(use_bwrap))
+    command = worker_command(job, limits, use_bwrap, hidden)
+    env = worker_environment(job, use_bwrap)
+    deadline = time.monotonic() + limits.total_seconds
+    tail = b""
+    while run.attempts < MAX_ATTEMPTS:
+        run.attempts += 1
+        job.reset_out()
+        step, why, output = run_attempt(command, env, job, limits, probe_seconds, deadline)
+        run.step_seconds.update(step_durations(job.out / "progress.jsonl"))
+        tail += output.tail
+        run.output_bytes += output.total
+        if why == "finished":
+            run.finished = True
+            break
+        if why == "total_timeout":
+            run.total_timeout = True
+            if step:
+                run.crashes.append(StepCrash(step, "total_timeout"))
+            break
+        if step is None:  # died outside any step (start-up, or the journal was tampered with)
+            run.crashes.append(StepCrash("worker", why))
+            break
+        run.crashes.append(StepCrash(step, why))
+        _skip_next_time(spec_path, job.out, [c.step for c in run.crashes])
+        job.hand_over()
+    run.output_tail = tail[-OUTPUT_TAIL_BYTES:].decode("utf-8", errors="replace")
+    return run
+
+
+def _skip_next_time(spec_path: Path, out_dir: Path, crashed: list[str]) -> None:
+    """Skip the crashed steps and the probes already answered when the worker starts again."""
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    answered = [f"probe:{p['id']}" for p in spec["probes"]
+                if (out_dir / "probes" / p["id"] / "result.json").exists()]
+    spec["skip"] = sorted(set(crashed) | set(answered))
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
