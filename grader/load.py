@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import json
 import re
 import tokenize
 from dataclasses import dataclass, field
@@ -90,11 +91,12 @@ def _notebook_cells(raw: bytes) -> tuple[list[Cell], list[str], list[str]]:
     except UnicodeDecodeError:
         raise SubmissionUnreadable("notebook is not UTF-8 text") from None
     try:
-        version = nbformat.reader.get_version(nbformat.reader.reads(text))[0]
-    except nbformat.reader.NotJSONError:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         raise SubmissionUnreadable("not a notebook: the file is not valid JSON") from None
-    except Exception as exc:
-        raise SubmissionUnreadable(f"not a notebook ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise SubmissionUnreadable("not a notebook: JSON without an nbformat version")
+    version = data["nbformat"]
     if version not in (3, 4):
         raise SubmissionUnreadable(f"unsupported notebook format nbformat={version} (expected 4)")
     try:

@@ -1,0 +1,80 @@
+"""grader/artifacts.py: what the worker wrote is validated; pickles, odd paths and unsafe models refused."""
+
+import json
+
+import numpy as np
+import pytest
+
+from grader.artifacts import ArtifactError, ModelArtifact, load_array, read_artifacts
+
+
+def write_probe(out, probe_id, result, files=None):
+    folder = out / "probes" / probe_id
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps(result))
+    for name, writer in (files or {}).items():
+        writer(folder / name)
+    return folder
+
+
+def test_plain_arrays_and_nested_values_are_read(tmp_path):
+    write_probe(tmp_path, "p", {"status": "ok", "value": {"kind": "seq", "type": "tuple", "items": [
+        {"kind": "ndarray", "file": "v1.npy"}, {"kind": "json", "value": 3}]}},
+        {"v1.npy": lambda p: np.save(p, np.arange(3))})
+    value = read_artifacts(tmp_path, ["p"], {}).probes["p"].value
+    assert isinstance(value, tuple) and value[0].tolist() == [0, 1, 2] and value[1] == 3
+
+
+def test_pickled_object_array_is_refused(tmp_path):
+    path = tmp_path / "v1.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ArtifactError, match="not a plain .npy"):
+        load_array(path)
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "v1.npy/../x", "evil.py"])
+def test_file_names_outside_the_probe_folder_are_refused(tmp_path, name):
+    write_probe(tmp_path, "p", {"status": "ok", "value": {"kind": "ndarray", "file": name}})
+    result = read_artifacts(tmp_path, ["p"], {}).probes["p"]
+    assert result.status == "invalid" and "not allowed" in result.error_message
+
+
+def test_symlinked_array_is_refused(tmp_path):
+    secret = tmp_path / "secret.npy"
+    np.save(secret, np.arange(3))
+    folder = write_probe(tmp_path, "p", {"status": "ok", "value": {"kind": "ndarray", "file": "v1.npy"}})
+    (folder / "v1.npy").symlink_to(secret)
+    assert read_artifacts(tmp_path, ["p"], {}).probes["p"].status == "invalid"
+
+
+def test_missing_result_and_crashed_probe(tmp_path):
+    probes = read_artifacts(tmp_path, ["gone", "hung"], {"hung": "timeout"}).probes
+    assert probes["gone"].status == "invalid" and probes["hung"].status == "crashed"
+    assert probes["hung"].error_type == "timeout"
+
+
+def small_architecture():
+    import keras
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    return json.loads(model.to_json()), model.get_weights()
+
+
+def test_allowed_model_is_rebuilt_with_its_weights():
+    architecture, weights = small_architecture()
+    model = ModelArtifact(architecture, weights, {}).build()
+    assert model.count_params() == 15
+    assert np.array_equal(model.get_weights()[0], weights[0])
+
+
+def test_lambda_layer_is_refused():
+    architecture, weights = small_architecture()
+    architecture["config"]["layers"][-1]["class_name"] = "Lambda"
+    with pytest.raises(ArtifactError, match="'Lambda' is not allowed"):
+        ModelArtifact(architecture, weights, {}).build()
+
+
+def test_custom_model_class_is_refused():
+    architecture, weights = small_architecture()
+    architecture["class_name"] = "LyingModel"
+    with pytest.raises(ArtifactError, match="not allowed"):
+        ModelArtifact(architecture, weights, {}).build()
