@@ -16,9 +16,6 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from grader.lms import Problem
 from grader.reports.common import atomic_write_text
 from grader.reports.gradebook import GradebookEntry, fmt_number
@@ -77,7 +74,8 @@ def _scores(entries: Sequence[GradebookEntry]) -> list[float]:
 
 
 # ---------------------------------------------------------------------------------- plots
-def _png_base64(figure: Figure) -> str:
+def _png_base64(figure) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     buffer = io.BytesIO()
     FigureCanvasAgg(figure).print_png(buffer)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -85,6 +83,7 @@ def _png_base64(figure: Figure) -> str:
 
 def histogram_png(scores: Sequence[float], max_score: float) -> str:
     """Base64 PNG of the score distribution (bins of max_score / 10)."""
+    from matplotlib.figure import Figure  # here, not at the top: pool processes re-import this module
     figure = Figure(figsize=(7, 3.6), dpi=100)
     axes = figure.add_subplot()
     edges = [max_score * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
@@ -102,6 +101,7 @@ def pass_rate_png(rates: dict[str, tuple[int, int]]) -> str:
     """Base64 PNG of the pass rate of each check, one horizontal bar per check, rubric order."""
     ids = list(rates)
     percents = [100.0 * passed / total if total else 0.0 for passed, total in rates.values()]
+    from matplotlib.figure import Figure
     figure = Figure(figsize=(7, 0.32 * len(ids) + 1.2), dpi=100)
     axes = figure.add_subplot()
     positions = list(range(len(ids)))[::-1]  # first check on top
