@@ -1,0 +1,38 @@
+"""grader/grade.py end to end (slow: each grading starts a TensorFlow worker)."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.grade import GradeOptions, grade_submission
+from grader.results import GRADED
+
+PROJECT = Path(__file__).resolve().parent.parent
+REFERENCE_NOTEBOOK = PROJECT / "reference_solution" / "cnn_assignment_solution.ipynb"
+REFERENCE_PY = PROJECT / "reference_solution" / "cnn_assignment_solution.py"
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_gradings_of_the_reference_give_identical_results():
+    first = grade_submission(REFERENCE_NOTEBOOK)
+    second = grade_submission(REFERENCE_NOTEBOOK)
+    assert first.status == GRADED and first.score == 100
+    assert [(c.id, c.status, c.points, c.feedback) for c in first.checks] == \
+           [(c.id, c.status, c.points, c.feedback) for c in second.checks]
+    assert first.sha256 == second.sha256
+    assert {"worker", "checks"} <= set(first.timings)
+    assert first.isolation["separate_process"] and first.isolation["time_limits"]
+
+
+def test_a_cell_with_a_syntax_error_costs_only_what_depends_on_it(tmp_path):
+    """The reference's functions, with one extra broken cell in the middle: still 100, error reported."""
+    notebook = nbformat.read(REFERENCE_NOTEBOOK, as_version=4)
+    notebook.cells.insert(5, nbformat.v4.new_code_cell("def broken(:\n    pass"))
+    path = tmp_path / "syntax_error.ipynb"
+    nbformat.write(notebook, path)
+    result = grade_submission(path, GradeOptions())
+    assert result.score == 100
+    errors = [(e.cell, e.error_type) for e in result.cell_errors]
+    assert (6, "SyntaxError") in errors
