@@ -17,9 +17,13 @@ Output folder:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
+import itertools
 import logging
 import os
+import queue
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import psutil
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
@@ -50,12 +55,14 @@ GradeFn = Callable[[Path, GradeOptions], GradeResult]
 WORKER_OVERHEAD_MB = 1500       # grader process + TensorFlow import, on top of the worker's cap
 BREAK_DRAIN_SECONDS = 30.0      # after a pool breaks, how long the other futures get to report
 POLL_SECONDS = 1.0
+STARTUP_ALLOWANCE_SECONDS = 300.0
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "canvas_grades.csv"
 MOODLE_CSV = "moodle_grading_worksheet.csv"
 SUMMARY_HTML = "summary.html"
 FEEDBACK_DIR = "feedback"
+LOCK_FILE = ".batch.lock"
 
 
 class BatchError(Exception):
@@ -120,7 +127,7 @@ def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layou
     input_path = Path(input_path).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     rubric = load_rubric()
-    with _collect(input_path, layout, out_dir, scheduler) as collection:
+    with _exclusive(out_dir), _collect(input_path, layout, out_dir, scheduler) as collection:
         _announce(console, collection, input_path)
         store = ResultStore(out_dir)
         store.remove_stray_temp_files()
@@ -169,6 +176,23 @@ def _default_grade_fn() -> GradeFn:
 
 
 # ---------------------------------------------------------------------------------- preparation
+@contextlib.contextmanager
+def _exclusive(out_dir: Path):
+    """Hold a lock on the output folder: two runs writing one store would grade students twice.
+
+    The kernel drops the lock when the process dies, so a killed run never blocks the next one.
+    """
+    handle = open(out_dir / LOCK_FILE, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"{out_dir}: another batch is running into this folder") from None
+        yield
+    finally:
+        handle.close()
+
+
 def _collect(input_path: Path, layout: str, out_dir: Path, scheduler: str | None) -> Collection:
     if not input_path.exists():
         raise BatchError(f"{input_path}: no such file or folder")
@@ -188,8 +212,8 @@ def _collect(input_path: Path, layout: str, out_dir: Path, scheduler: str | None
 
 def _announce(console: Console, collection: Collection, input_path: Path) -> None:
     how = "detected" if collection.detected else "forced"
-    console.print(f"[bold]{input_path.name}[/bold]: layout [bold]{collection.layout}[/bold] ({how}), "
-                  f"{len(collection.submissions)} student(s).", highlight=False)
+    console.print(f"[bold]{escape(input_path.name)}[/bold]: layout [bold]{collection.layout}[/bold] "
+                  f"({how}), {len(collection.submissions)} student(s).", highlight=False)
     for submission in collection.submissions:
         if submission.had_choice:
             others = ", ".join(p.name for p in submission.chosen_from[1:])
@@ -333,9 +357,27 @@ def _progress(console: Console) -> Progress:
 @dataclass
 class _Running:
     item: _WorkItem
-    deadline: float
+    token: int
+    deadline: float          # until the grading is seen to start: a bound that includes start-up
     solo: bool
+    started: bool = False
     overdue: bool = False
+
+
+# Set in each pool process by `_init_pool_process`: where a grading reports that it has started.
+_started_queue = None
+
+
+def _init_pool_process(started_queue) -> None:
+    global _started_queue
+    _started_queue = started_queue
+
+
+def _grade_in_pool(grade_fn: GradeFn, token: int, path: Path, options: GradeOptions) -> GradeResult:
+    """Runs in a pool process: say "started" (the deadline counts from here), then grade."""
+    if _started_queue is not None:
+        _started_queue.put(token)
+    return grade_fn(path, options)
 
 
 class _PoolRunner:
@@ -354,6 +396,8 @@ class _PoolRunner:
         self.options = options
         self.recorder = recorder
         self.task_timeout = task_timeout
+        self.tokens = itertools.count()
+        self.started_queue = None
 
     def run(self, items: list[_WorkItem]) -> None:
         pending: deque[_WorkItem] = deque(items)
@@ -364,6 +408,7 @@ class _PoolRunner:
             while pending or suspects or in_flight:
                 self._fill(executor, pending, suspects, in_flight)
                 finished, _ = wait(list(in_flight), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                self._note_started(in_flight)
                 broken = self._collect_finished(finished, in_flight)
                 stopped = self._stop_overdue(executor, in_flight)
                 if broken or stopped:
@@ -371,12 +416,33 @@ class _PoolRunner:
                     executor.shutdown(wait=False, cancel_futures=True)
                     executor = self._new_executor()
                     self._assign_blame(broken, pending, suspects)
+        except BaseException:
+            # Ctrl-C or a fatal error: stop the gradings now instead of waiting for them at exit.
+            _kill_processes(executor)
+            raise
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, never fork: the grading function imports TensorFlow, whose threads do not survive fork.
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
+        context = get_context("spawn")
+        # A fresh queue per pool: a process killed while writing to the old one may have broken it.
+        self.started_queue = context.Queue()
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                   initializer=_init_pool_process, initargs=(self.started_queue,))
+
+    def _note_started(self, in_flight: dict[Future, _Running]) -> None:
+        """Start each grading's deadline when its process reports that it began."""
+        by_token = {running.token: running for running in in_flight.values()}
+        while True:
+            try:
+                token = self.started_queue.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return
+            running = by_token.get(token)
+            if running is not None and not running.started:
+                running.started = True
+                running.deadline = time.monotonic() + self.task_timeout
 
     def _fill(self, executor: ProcessPoolExecutor, pending: deque, suspects: deque,
               in_flight: dict[Future, _Running]) -> None:
@@ -390,8 +456,11 @@ class _PoolRunner:
             self._submit(executor, pending.popleft(), in_flight, solo=False)
 
     def _submit(self, executor: ProcessPoolExecutor, item: _WorkItem, in_flight: dict, solo: bool) -> None:
-        future = executor.submit(self.grade_fn, item.submission.path, self.options)
-        in_flight[future] = _Running(item, time.monotonic() + self.task_timeout, solo)
+        token = next(self.tokens)
+        future = executor.submit(_grade_in_pool, self.grade_fn, token, item.submission.path, self.options)
+        # Until the start is seen, allow for starting a process and importing TensorFlow on a busy machine.
+        deadline = time.monotonic() + self.task_timeout + STARTUP_ALLOWANCE_SECONDS
+        in_flight[future] = _Running(item, token, deadline, solo)
 
     def _collect_finished(self, finished: set[Future], in_flight: dict[Future, _Running]) -> list[_Running]:
         broken = []
@@ -418,11 +487,7 @@ class _PoolRunner:
         for running in overdue:
             running.overdue = True
         # The only way to stop one call of a ProcessPoolExecutor is to end its processes.
-        for process in list(getattr(executor, "_processes", {}).values()):
-            try:
-                process.kill()
-            except (OSError, AttributeError):
-                pass
+        _kill_processes(executor)
         return True
 
     def _drain(self, in_flight: dict[Future, _Running]) -> list[_Running]:
@@ -453,6 +518,25 @@ class _PoolRunner:
 
     def _record_crash(self, running: _Running, reason: Text) -> None:
         self.recorder.record(running.item, grader_error_result(running.item, self.recorder.rubric, reason))
+
+
+def _kill_processes(executor: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes and everything they started (the sandboxed workers run in their
+    own session, so they would outlive a killed pool process and keep a core busy)."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            descendants = psutil.Process(process.pid).children(recursive=True)
+        except (psutil.Error, ValueError, TypeError):
+            descendants = []
+        for victim in descendants:
+            try:
+                victim.kill()
+            except psutil.Error:
+                pass
+        try:
+            process.kill()
+        except (OSError, AttributeError, ValueError):
+            pass
 
 
 # ---------------------------------------------------------------------------------- Dask

@@ -5,7 +5,8 @@ The fake reads markers from the submission's text, so each test decides the outc
   SLEEP:<seconds>   grading takes that long (to kill a batch in the middle)
   CRASH             the grading process exits at once (as if killed by the OOM killer), unless
                     the environment variable FAKE_NO_CRASH is set
-  HANG              grading never finishes (until the batch stops it)
+  HANG              grading never finishes (until the batch stops it); with FAKE_HANG_CHILD_PIDFILE
+                    set, it first starts a child process in its own session and writes its pid there
 A `.ipynb` that is not JSON gives an invalid_submission result, as the real grader does.
 When the environment variable FAKE_GRADE_LOG names a file, every finished grading appends
 "<file name>" to it, so a test can count how often each submission was graded.
@@ -42,6 +43,12 @@ def fake_grade(path: Path, options=None) -> GradeResult:
     if "CRASH" in text and not os.environ.get("FAKE_NO_CRASH"):
         os._exit(1)
     if "HANG" in text:
+        pid_file = os.environ.get("FAKE_HANG_CHILD_PIDFILE")
+        if pid_file:
+            # Like the real grader's sandboxed worker: a child in its own session.
+            import subprocess
+            child = subprocess.Popen(["sleep", "3600"], start_new_session=True)
+            Path(pid_file).write_text(str(child.pid))
         time.sleep(3600)
     sleep = re.search(r"SLEEP:([0-9.]+)", text)
     if sleep:

@@ -273,7 +273,9 @@ def test_a_process_that_dies_gives_its_student_a_grader_error_and_the_batch_goes
     assert {row["student_id"]: row["status"] for row in read_csv(out / "grades.csv")}["b"] == "graded"
 
 
-def test_a_hanging_grading_is_stopped_after_the_task_timeout(tmp_path):
+def test_a_hanging_grading_is_stopped_after_the_task_timeout(tmp_path, monkeypatch):
+    import psutil
+    monkeypatch.setenv("FAKE_HANG_CHILD_PIDFILE", str(tmp_path / "child.pid"))
     export = tmp_path / "class"
     write(export / "hangs.ipynb", notebook("HANG"))
     write(export / "ok1.ipynb", notebook("SLEEP:1", "PASS:to_one_hot"))
@@ -285,6 +287,24 @@ def test_a_hanging_grading_is_stopped_after_the_task_timeout(tmp_path):
     rows = {row["student_id"]: row for row in read_csv(out / "grades.csv")}
     assert (rows["hangs"]["status"], rows["ok1"]["total"], rows["ok2"]["total"]) == ("grader_error", "4", "5")
     assert "longer than 8 s" in rows["hangs"]["reason"]
+    # The process the hanging grading started (its sandboxed worker, in the real grader) is gone too.
+    child = int((tmp_path / "child.pid").read_text())
+    time.sleep(0.5)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def test_two_batches_into_one_folder_are_refused(tmp_path):
+    import fcntl
+    from grader.batch import BatchError
+    write(tmp_path / "class" / "a.ipynb", notebook())
+    (tmp_path / "out").mkdir()
+    with open(tmp_path / "out" / ".batch.lock", "a+") as other_run:
+        fcntl.flock(other_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(BatchError, match="another batch"):
+            run_batch(tmp_path / "class", tmp_path / "out", jobs=1, grade_fn=fake_grading.fake_grade,
+                      console=quiet())
+    run_batch(tmp_path / "class", tmp_path / "out", jobs=1, grade_fn=fake_grading.fake_grade, console=quiet())
+    assert len(read_csv(tmp_path / "out" / "grades.csv")) == 1
 
 
 @pytest.mark.parametrize("grade_fn, words", [(fake_grading.raises, "RuntimeError"),
