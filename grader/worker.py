@@ -4,8 +4,8 @@ The worker is `harness.py` started as a separate Python process, inside bubblewr
 here (read-only file system, no network, own PID namespace, grader files and data hidden, an
 unprivileged user when the grader is root), else as a plain child process in its own session.
 Either way: address-space and file-size limits (prlimit), a memory monitor over the whole process
-tree, wall-clock limits per step and per submission, bounded captured output, and every process
-the submission started killed afterwards.
+tree, a cap on what it writes to its scratch folders, wall-clock limits per step and per submission,
+bounded captured output, and every process the submission started killed afterwards.
 
 A step that kills or hangs the worker (os._exit, an infinite loop that swallows the timeout) is
 recorded and skipped, and the worker is started again for the remaining steps, so one broken cell
@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,10 @@ OUTPUT_TAIL_BYTES = 64 * 1024
 GRACE_SECONDS = 10.0        # a step that swallows its StepTimeout is killed this much later
 MAX_ATTEMPTS = 4
 SCRATCH_FILE_LIMIT = 512 * 1024 * 1024  # largest file the worker may write
+SCRATCH_DISK_LIMIT = 1024 * 1024 * 1024  # all of work/ and out/ together (on the host's disk)
+SCRATCH_ENTRIES_LIMIT = 100_000          # files and folders in work/ and out/
+JOURNAL_TAIL_BYTES = 1024 * 1024         # how much of the end of the journal the grader reads
+EXIT_GRACE_SECONDS = 5.0    # a worker that reported "done" but does not exit is killed this much later
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ def isolation_measures(use_bwrap: bool) -> dict[str, bool]:
         "separate_process": True,
         "time_limits": True,
         "memory_cap": True,
+        "disk_cap": True,
         "output_cap": True,
         "process_cleanup": True,
         "unprivileged_user": root,
@@ -135,16 +141,20 @@ class JobFolder:
         shutil.copyfile(submission, self.work / _safe_name(submission.name))
 
     def hand_over(self) -> None:
-        """Make in/ readable and work/, out/ writable for the worker's user."""
+        """Make in/ readable and work/, out/ writable for the worker's user.
+
+        After a worker died this runs over what the submission left in work/ and out/: links there
+        are never followed, or chmod/chown as root would hand their targets (the hidden checks,
+        /etc/passwd) to the worker's user."""
         for folder, _, files in os.walk(self.root):
-            os.chmod(folder, 0o755)
+            _set_mode(folder, 0o755)
             for name in files:
-                os.chmod(os.path.join(folder, name), 0o644)
-        os.chmod(self.root, 0o711)
+                _set_mode(os.path.join(folder, name), 0o644)
+        _set_mode(str(self.root), 0o711)
         if os.geteuid() == 0:
             for folder in (self.work, self.out):
                 for path in [folder, *folder.rglob("*")]:
-                    os.chown(path, WORKER_UID, WORKER_UID)
+                    os.chown(path, WORKER_UID, WORKER_UID, follow_symlinks=False)
 
     def reset_out(self) -> None:
         """Keep finished probe results; drop the journal of the last attempt."""
@@ -154,6 +164,19 @@ class JobFolder:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _set_mode(path: str, mode: int) -> None:
+    """chmod without following a link (Linux has no lchmod): open with O_NOFOLLOW, then fchmod.
+    A link, or anything that cannot be opened, is left alone."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
 
 
 def _safe_name(name: str) -> str:
@@ -175,8 +198,14 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
             "--inh-caps=-all", "--"] if root else []
     if not use_bwrap:
         return [*rlimits, "--", *drop, *python, str(job.harness / "harness.py"), str(job.in_dir), str(job.out)]
-    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in hideable(hidden):
+    # /tmp is a fresh, world-writable tmpfs, as programs (tempfile, caches) expect it to be.
+    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    for path in python_paths():
+        if Path("/tmp") in path.parents:  # a venv under /tmp stays usable; its folders traversable
+            for folder in reversed([p for p in path.parents if Path("/tmp") in p.parents]):
+                sandbox += ["--perms", "0755", "--dir", str(folder)]
+            sandbox += ["--ro-bind", str(path), str(path)]
+    for path in hideable(hidden):  # after the binds above, so what lies inside them is hidden too
         sandbox += ["--tmpfs", str(path)]
     sandbox += ["--ro-bind", str(job.harness), "/tmp/harness", "--ro-bind", str(job.in_dir), "/tmp/in",
                 "--bind", str(job.work), "/tmp/work", "--bind", str(job.out), "/tmp/out",
@@ -186,10 +215,15 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
     return [*rlimits, "--", *sandbox, "--", *drop, *python, "/tmp/harness/harness.py", "/tmp/in", "/tmp/out"]
 
 
+def python_paths() -> list[Path]:
+    """The folders the worker's Python needs: the venv and the installation it is based on."""
+    return sorted({Path(p).resolve() for p in (sys.prefix, sys.base_prefix)})
+
+
 def hideable(paths: list[Path]) -> list[Path]:
     """The folders that can be hidden without hiding Python itself (a venv inside a hidden
     project folder must stay visible, so such a folder is left alone)."""
-    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.executable)]
+    needed = [*python_paths(), Path(sys.executable).resolve()]
     chosen = []
     for path in paths:
         path = Path(path).resolve()
@@ -258,13 +292,29 @@ def kill_all(processes: list[psutil.Process]) -> None:
             pass
 
 
+def journal_lines(journal: Path) -> list[str]:
+    """The last lines of the worker's journal, read without trusting the file.
+
+    The worker can replace it: a named pipe would block the grader, a link to /dev/zero would never
+    end, a huge file would cost the grader memory. So: no links, regular files only, and only the
+    last JOURNAL_TAIL_BYTES (a first, cut line is dropped by the JSON parsing of the callers)."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return []
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return []
+        handle.seek(max(0, info.st_size - JOURNAL_TAIL_BYTES))
+        data = handle.read(JOURNAL_TAIL_BYTES)
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
 def current_step(journal: Path) -> tuple[str | None, float, bool]:
     """The step the worker is in (name, start time) and whether it reported being done."""
     step, started, done = None, 0.0, False
-    try:
-        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None, 0.0, False
+    lines = journal_lines(journal)
     for line in lines[-2000:]:
         try:
             event = json.loads(line)
@@ -285,11 +335,7 @@ def step_durations(journal: Path) -> dict[str, float]:
     """Seconds per step as the worker's journal tells them (for diagnostics and benchmarks only)."""
     durations: dict[str, float] = {}
     starts: dict[str, float] = {}
-    try:
-        lines = journal.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return durations
-    for line in lines[-5000:]:
+    for line in journal_lines(journal)[-5000:]:
         try:
             event = json.loads(line)
             if event.get("event") == "start":
@@ -299,6 +345,27 @@ def step_durations(journal: Path) -> dict[str, float]:
         except (ValueError, TypeError, KeyError, AttributeError):
             continue
     return durations
+
+
+def scratch_exceeded(folders: list[Path]) -> bool:
+    """Whether the worker's writable folders hold more than SCRATCH_DISK_LIMIT bytes on disk or
+    SCRATCH_ENTRIES_LIMIT entries. The file-size rlimit caps one file, not how many it writes: this
+    keeps a submission from filling the host's disk (links are not followed)."""
+    used, entries, stack = 0, 0, [str(f) for f in folders]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    info = entry.stat(follow_symlinks=False)
+                    used += info.st_blocks * 512
+                    if used > SCRATCH_DISK_LIMIT or entries > SCRATCH_ENTRIES_LIMIT:
+                        return True
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return False
 
 
 def step_limit(step: str, limits: Limits, probe_seconds: dict[str, float]) -> float:
@@ -316,20 +383,25 @@ def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
     output = OutputTail(process.stdout)
     output.start()
     journal = job.out / "progress.jsonl"
-    step_seen, step_started, reason = None, time.monotonic(), ""
+    step_seen, step_started, reason, done_at = None, time.monotonic(), "", None
     while process.poll() is None:
         time.sleep(0.2)
-        step, _, _ = current_step(journal)
+        step, _, done = current_step(journal)
         if step != step_seen:
             step_seen, step_started = step, time.monotonic()
         now = time.monotonic()
+        done_at = done_at or (now if done else None)
         if now > deadline:
             reason = "total_timeout"
         elif step_seen and now - step_started > step_limit(step_seen, limits, probe_seconds) + GRACE_SECONDS:
             reason = "timeout"
         elif tree_rss(tree_of(process.pid)) > limits.memory_mb * 1024 * 1024:
             reason = "memory"
-        if reason:
+        elif scratch_exceeded([job.work, job.out]):
+            reason = "disk"
+        if reason or (done_at and now - done_at > EXIT_GRACE_SECONDS):
+            # All steps done but still running: the submission's threads or atexit handlers hold the
+            # worker; its results are complete, so it is stopped and counts as finished.
             kill_all(tree_of(process.pid))
             break
     process.wait()

@@ -62,3 +62,24 @@ def test_a_loop_that_swallows_the_timeout_is_killed_and_grading_finishes(tmp_pat
     assert any(e.cell == 2 and "timeout" in e.message for e in result.cell_errors)
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
+
+
+def test_a_venv_under_tmp_is_bound_back_into_the_sandbox_before_hidden_folders(monkeypatch, tmp_path):
+    """CI may clone the project under /tmp, which the sandbox replaces with an empty tmpfs."""
+    from pathlib import Path
+
+    from grader import worker
+    monkeypatch.setattr(worker, "python_paths", lambda: [Path("/tmp/clone/.venv")])
+    submission = tmp_path / "s.py"
+    submission.write_text("x = 1\n")
+    job = worker.JobFolder(submission)
+    try:
+        hidden = tmp_path / "secret"
+        hidden.mkdir()
+        command = worker.worker_command(job, worker.Limits(1, 1, 1, 512), True, [hidden])
+    finally:
+        job.remove()
+    text = " ".join(command)
+    assert "--perms 1777 --tmpfs /tmp" in text
+    assert "--perms 0755 --dir /tmp/clone --ro-bind /tmp/clone/.venv /tmp/clone/.venv" in text
+    assert text.index("--ro-bind /tmp/clone/.venv") < text.index(f"--tmpfs {hidden.resolve()}")
