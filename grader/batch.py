@@ -47,7 +47,7 @@ from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, 
                                       write_grades_csv, write_moodle_csv)
 from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_html
 from grader.results import GRADED, GRADER_ERROR, GradeResult, Text
-from grader.rubric import Rubric, load_rubric
+from grader.rubric import Rubric, RubricError, load_rubric
 from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 
 GradeFn = Callable[[Path, GradeOptions], GradeResult]
@@ -125,8 +125,14 @@ def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layou
     console = console or Console(stderr=True)
     out_dir = Path(out_dir).resolve()
     input_path = Path(input_path).resolve()
+    if input_path.is_dir() and (out_dir == input_path or input_path in out_dir.parents):
+        raise BatchError(f"{out_dir}: the output folder must not be inside the input folder "
+                         "(its files would be read as submissions)")
     out_dir.mkdir(parents=True, exist_ok=True)
-    rubric = load_rubric()
+    try:
+        rubric = load_rubric()
+    except RubricError as problem:
+        raise BatchError(str(problem)) from None
     with _exclusive(out_dir), _collect(input_path, layout, out_dir, scheduler) as collection:
         _announce(console, collection, input_path)
         store = ResultStore(out_dir)
@@ -339,7 +345,6 @@ def grader_error_result(item: _WorkItem, rubric: Rubric, reason: Text, output: s
 def _raise_if_fatal(error: BaseException) -> None:
     """Stop the batch on a broken installation: every other submission would fail the same way."""
     from grader.datasets import DatasetUnavailable
-    from grader.rubric import RubricError
     if isinstance(error, (DatasetUnavailable, RubricError)):
         raise BatchError(f"grading cannot run here: {error}") from error
 

@@ -293,6 +293,15 @@ def test_a_hanging_grading_is_stopped_after_the_task_timeout(tmp_path, monkeypat
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
 
 
+def test_an_output_folder_inside_the_input_is_refused(tmp_path):
+    from grader.batch import BatchError
+    write(tmp_path / "class" / "a.ipynb", notebook())
+    with pytest.raises(BatchError, match="inside the input"):
+        run_batch(tmp_path / "class", tmp_path / "class" / "graded", jobs=1, grade_fn=fake_grading.fake_grade,
+                  console=quiet())
+    assert not (tmp_path / "class" / "graded").exists()
+
+
 def test_two_batches_into_one_folder_are_refused(tmp_path):
     import fcntl
     from grader.batch import BatchError
@@ -443,11 +452,11 @@ def real_grader_options() -> GradeOptions:
 
 
 def faulty_variants(folder: Path) -> dict[str, Path]:
-    """The reference with a syntax error in one cell, and a notebook that is not JSON."""
-    reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    broken = json.loads(json.dumps(reference))
-    code_cells = [cell for cell in broken["cells"] if cell["cell_type"] == "code"]
-    code_cells[-1]["source"] = "def broken(:\n    pass\n"
+    """The reference with a syntax error where to_one_hot is defined, and a notebook that is not JSON."""
+    broken = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    [cell] = [cell for cell in broken["cells"] if cell["cell_type"] == "code"
+              and "def to_one_hot(" in "".join(cell["source"])]
+    cell["source"] = "def to_one_hot(labels, num_classes=10:\n    pass\n"
     return {"syntax": write(folder / "syntax.ipynb", json.dumps(broken)),
             "not_json": write(folder / "not_json.ipynb", REFERENCE.read_text(encoding="utf-8")[:500])}
 
@@ -491,7 +500,8 @@ def test_real_grader_canvas_moodle_and_plain_batches(real_batches):
     assert set(rows) == {"studentref", "studenttpl", "studentsyn", "studentbad"}
     assert (rows["studentref"]["status"], rows["studentref"]["total"]) == ("graded", "100")
     assert rows["studenttpl"]["status"] == "graded" and float(rows["studenttpl"]["total"]) < 50
-    assert float(rows["studentsyn"]["total"]) < 100
+    assert rows["studentsyn"]["status"] == "graded" and rows["studentsyn"]["to_one_hot"] == "0"
+    assert float(rows["studentsyn"]["total"]) <= 96
     assert rows["studentbad"]["status"] == "invalid_submission" and rows["studentbad"]["reason"]
     canvas_rows = read_rows(canvas_out / "canvas_grades.csv")
     assert ["studentref", "900", "", "", "", "100"] in canvas_rows
