@@ -43,7 +43,7 @@ def make_class(folder: Path, count: int, fake_seconds: float | None) -> Path:
     for number in range(1, count + 1):
         notebook = json.loads(json.dumps(reference))
         marker = f"SLEEP:{fake_seconds} PASS:ALL" if fake_seconds is not None else ""
-        notebook["cells"].insert(0, {"cell_type": "markdown", "metadata": {},
+        notebook["cells"].insert(0, {"cell_type": "markdown", "id": f"student-{number:02d}", "metadata": {},
                                      "source": [f"学生 {number:02d} / student {number:02d} {marker}\n"]})
         (folder / f"s{number:02d}.ipynb").write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
     return folder

@@ -127,9 +127,9 @@ def notebook(*markers: str, extra_source: str = "") -> str:
     """A valid nbformat-4 notebook whose one code cell carries `markers` as comments."""
     source = "".join(f"# {marker}\n" for marker in markers) + extra_source
     return json.dumps({
-        "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# 課題\n"]},
-                  {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                   "source": source}],
+        "cells": [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# 課題\n"]},
+                  {"cell_type": "code", "id": "answer", "execution_count": None, "metadata": {},
+                   "outputs": [], "source": source}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5}, ensure_ascii=False, indent=1)
 
