@@ -1,0 +1,15 @@
+# defect: build_cifar_model compiles with Adam(learning_rate=0.0), so training never changes the weights
+def build_cifar_model(input_shape=(32, 32, 3), num_classes=10):
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        layers.Conv2D(32, (3, 3), activation='relu', padding='same'),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation='relu', padding='same'),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(64, activation='relu'),
+        layers.Dense(num_classes, activation='softmax'),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.0),
+                  loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+    return model

@@ -1,0 +1,25 @@
+# defect: cross_validate draws a new random train_test_split for every fold instead of KFold, so the validation folds overlap and miss samples
+from sklearn.model_selection import train_test_split
+
+
+def cross_validate(images, labels, build_fn=build_cifar_model, n_splits=5, epochs=10, batch_size=64, seed=0):
+    x = np.asarray(images)
+    y = np.asarray(labels)
+    indices = np.arange(len(x))
+    histories, val_accuracy, val_loss = [], [], []
+    for fold in range(n_splits):
+        train_idx, val_idx = train_test_split(indices, test_size=1 / n_splits, random_state=seed + fold)
+        model = build_fn()
+        history = model.fit(x[train_idx], y[train_idx], epochs=epochs, batch_size=batch_size,
+                            validation_data=(x[val_idx], y[val_idx]), verbose=0)
+        h = {key: [float(v) for v in values] for key, values in history.history.items()}
+        histories.append(h)
+        val_accuracy.append(h['val_accuracy'][-1])
+        val_loss.append(h['val_loss'][-1])
+    return {
+        'histories': histories,
+        'val_accuracy': val_accuracy,
+        'val_loss': val_loss,
+        'mean_accuracy': float(np.mean(val_accuracy)),
+        'std_accuracy': float(np.std(val_accuracy)),
+    }
