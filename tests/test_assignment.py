@@ -62,3 +62,10 @@ def test_handout_lists_every_rubric_entry_and_contract_function(readme):
     rubric = load_rubric()
     missing = [c.id for c in rubric.checks if c.id not in text] + [f for f in CONTRACT if f not in text]
     assert missing == []
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.en.md"])
+def test_handout_states_the_rubric_training_budget(readme):
+    text = (PROJECT / "assignment" / readme).read_text(encoding="utf-8")
+    for budget in load_rubric().budget.values():
+        assert f"{budget['train_samples']:,}" in text
