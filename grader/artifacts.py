@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ def load_array(path: Path) -> np.ndarray:
         raise ArtifactError(f"{path.name} is larger than {MAX_ARRAY_BYTES} bytes")
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, MemoryError) as exc:  # a header may claim any shape
         raise ArtifactError(f"{path.name} is not a plain .npy array ({str(exc)[:80]})") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufcSU":
         raise ArtifactError(f"{path.name} holds {getattr(array, 'dtype', '?')}, not numbers")
@@ -214,15 +215,25 @@ def _decode_model(node: dict, folder: Path) -> ModelArtifact:
     name = node.get("file")
     architecture = _read_json(_file(folder, f"{name}.json"))
     weights_path = _file(folder, f"{name}.weights.npz")
-    if weights_path.stat().st_size > MAX_ARRAY_BYTES:
+    if weights_path.stat().st_size > MAX_ARRAY_BYTES or _unpacked_bytes(weights_path) > MAX_ARRAY_BYTES:
         raise ArtifactError("model weights are too large")
     try:
         with np.load(weights_path, allow_pickle=False) as archive:
             weights = [archive[f"arr_{i}"] for i in range(len(archive.files))]
-    except (ValueError, OSError, KeyError) as exc:
+    except (ValueError, OSError, KeyError, MemoryError, zipfile.BadZipFile) as exc:
         raise ArtifactError(f"model weights are not plain arrays ({str(exc)[:80]})") from None
     compile_info = node.get("compile") if isinstance(node.get("compile"), dict) else {}
     return ModelArtifact(architecture if isinstance(architecture, dict) else {}, weights, compile_info)
+
+
+def _unpacked_bytes(path: Path) -> int:
+    """The uncompressed size an .npz declares: a small compressed file can unpack to gigabytes
+    (zipfile never returns more than the declared size, so this bounds what loading reads)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return 0  # not a zip: np.load reports it
 
 
 def _check_architecture(architecture: dict) -> None:

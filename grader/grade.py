@@ -77,8 +77,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         clock = time.monotonic()
         keras_ready = threading.Thread(target=_import_keras, daemon=True)
         keras_ready.start()  # the grader needs Keras for the checks; load it while the worker runs
-        hidden = [PROJECT_ROOT / "grader", datasets.data_dir(options.data_dir), submission.path.parent.resolve(),
-                  *options.hide_paths]
+        hidden = hidden_paths(submission, options)
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
         run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / "spec.json")
         timings["worker"] = time.monotonic() - clock
@@ -104,6 +103,18 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         deliverables=deliverables_of(submission, rubric), cell_errors=sorted(cell_errors, key=lambda e: e.cell),
         isolation=run.isolation, timings={k: round(v, 2) for k, v in timings.items()}, figures=figures,
         reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:])
+
+
+def hidden_paths(submission: Submission, options: GradeOptions) -> list[Path]:
+    """The folders the worker must not see: the grader's, the data, the submission's own folder and
+    the caller's additions. In a source checkout that is every folder of the project, not only
+    grader/ (hidden checks): the reference solution, the faulty variants in tests/, a local copy of
+    the datasets (.data/, whose test split holds the held-out subset) and the git history are there
+    too. The folder holding Python itself (the project's .venv) stays visible (see `hideable`)."""
+    project = [PROJECT_ROOT / "grader"]
+    if (PROJECT_ROOT / "pyproject.toml").is_file():  # a checkout, not an installed package
+        project = sorted(path for path in PROJECT_ROOT.iterdir() if path.is_dir())
+    return [*project, datasets.data_dir(options.data_dir), submission.path.parent.resolve(), *options.hide_paths]
 
 
 def _import_keras() -> None:

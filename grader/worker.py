@@ -39,6 +39,7 @@ MAX_ATTEMPTS = 4
 SCRATCH_FILE_LIMIT = 512 * 1024 * 1024  # largest file the worker may write
 SCRATCH_DISK_LIMIT = 1024 * 1024 * 1024  # all of work/ and out/ together (on the host's disk)
 SCRATCH_ENTRIES_LIMIT = 100_000          # files and folders in work/ and out/
+SANDBOX_TMP_BYTES = 256 * 1024 * 1024    # the sandbox's own /tmp (memory the monitor does not see)
 JOURNAL_TAIL_BYTES = 1024 * 1024         # how much of the end of the journal the grader reads
 EXIT_GRACE_SECONDS = 5.0    # a worker that reported "done" but does not exit is killed this much later
 
@@ -129,6 +130,7 @@ class JobFolder:
     """harness/ (read-only), in/ (read-only), work/ (the cwd: a copy of the submission), out/."""
 
     def __init__(self, submission: Path) -> None:
+        self.submission = submission
         self.root = Path(tempfile.mkdtemp(prefix="cnn1-grade-"))
         os.chmod(self.root, 0o711)
         self.harness = self.root / "harness"
@@ -161,6 +163,13 @@ class JobFolder:
         journal = self.out / "progress.jsonl"
         if journal.exists():
             journal.unlink()
+
+    def reset_work(self) -> None:
+        """A fresh working folder for the next attempt, holding only the copy of the submission:
+        what a killed worker left there (up to the disk cap) would otherwise count against the next."""
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(exist_ok=True)
+        shutil.copyfile(self.submission, self.work / _safe_name(self.submission.name))
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -198,8 +207,10 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
             "--inh-caps=-all", "--"] if root else []
     if not use_bwrap:
         return [*rlimits, "--", *drop, *python, str(job.harness / "harness.py"), str(job.in_dir), str(job.out)]
-    # /tmp is a fresh, world-writable tmpfs, as programs (tempfile, caches) expect it to be.
-    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    # /tmp is a fresh, world-writable tmpfs, as programs (tempfile, caches) expect it to be; its size
+    # is capped because a tmpfs is memory that the monitor of the process tree's RSS does not count.
+    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+               "--size", str(SANDBOX_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in python_paths():
         if Path("/tmp") in path.parents:  # a venv under /tmp stays usable; its folders traversable
             for folder in reversed([p for p in path.parents if Path("/tmp") in p.parents]):
@@ -454,6 +465,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
             break
         run.crashes.append(StepCrash(step, why))
         _skip_next_time(spec_path, job.out, [c.step for c in run.crashes])
+        job.reset_work()
         job.hand_over()
     run.output_tail = tail[-OUTPUT_TAIL_BYTES:].decode("utf-8", errors="replace")
     return run

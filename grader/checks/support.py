@@ -48,6 +48,8 @@ CRASH_REASONS = {
     "timeout": Text("時間制限を超えたため停止されました", "stopped: it ran past its time limit"),
     "total_timeout": Text("提出物全体の時間制限を超えました", "the submission ran past its total time limit"),
     "memory": Text("メモリ上限を超えたため停止されました", "stopped: it used more memory than allowed"),
+    "disk": Text("作業フォルダへの書き込みが上限を超えたため停止されました",
+                 "stopped: it wrote more to its scratch folder than allowed"),
 }
 
 
