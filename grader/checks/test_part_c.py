@@ -18,11 +18,12 @@ CV_HINT = Text("KFold(n_splits, shuffle=True, random_state=seed).split(images) �
 
 
 def test_cifar_data(ctx):
+    # load_cifar10 first: an untouched template then fails with its NotImplementedError hint.
+    outcome = call_outcomes(ctx, "load_cifar10", "load_cifar10")[0]
     names = value_of(ctx, "class_names", "CLASS_NAMES")
     check(isinstance(names, list) and [str(n) for n in names] == KERAS_CLASS_NAMES,
           Text("Keras のラベル順のクラス名 10 個", "the ten class names in Keras label order"), f"{names!r}"[:200],
           Text("章のヒントの class_names と同じ順です。", "Same order as class_names in the chapter's hint."))
-    outcome = call_outcomes(ctx, "load_cifar10", "load_cifar10")[0]
     loaded = returned(outcome, "load_cifar10", "")
     subset = ctx.plan.notebook_data["cifar10"]
     ok = (isinstance(loaded, tuple | list) and len(loaded) == 2
