@@ -20,14 +20,12 @@ import builtins
 import contextlib
 import hashlib
 import inspect
-import io
 import json
 import os
 import signal
 import sys
 import time
 import traceback
-import types
 
 import numpy as np
 
@@ -242,7 +240,7 @@ def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
     }
 
 
-def install_dataset_loaders(keras, data_dir: str, loads: list[str]) -> None:
+def install_dataset_loaders(data_dir: str, loads: list[str]) -> None:
     """Serve `mnist.load_data()` / `cifar10.load_data()` from the grader's subsets, offline."""
 
     def make_loader(name: str):
@@ -417,7 +415,7 @@ class Harness:
         notebook_budget = self.spec["budget"]
         self.budget = Budget(notebook_budget["max_epochs"], notebook_budget["max_samples"])
         install_fit_wrapper(keras, self.budget, self.recorder)
-        install_dataset_loaders(keras, os.path.join(self.in_dir, "data"), self.loads)
+        install_dataset_loaders(os.path.join(self.in_dir, "data"), self.loads)
         install_show_capture(plt, self.out_dir)
         self.namespace["get_ipython"] = lambda: FakeIPython(self.namespace)
         self.namespace["display"] = lambda *a, **k: None

@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 import stat
 import zipfile
 from pathlib import Path

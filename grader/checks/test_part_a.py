@@ -10,7 +10,7 @@ SCALE_HINT = Text("画素値を 255 で割って [0,1] に正規化します（�
                   "Divide the pixel values by 255 to scale them to [0,1] (e.g. x / 255.0).")
 
 
-def check_scaled_images(x: np.ndarray, images: np.ndarray, shape: tuple, function: str) -> None:
+def check_scaled_images(x: np.ndarray, images: np.ndarray, shape: tuple) -> None:
     """Shape, floating dtype and values pixels/255: shared by the three preprocess checks."""
     check(x.shape == shape, Text(f"形状 {shape_text(shape)}", f"shape {shape_text(shape)}"),
           f"shape {shape_text(x.shape)}",
@@ -30,7 +30,7 @@ def test_preprocess_dense(ctx):
     for outcome, name in zip(outcomes, ["dense_images.npy", "dense_image_one.npy"]):
         images = ctx.input(name)
         x = as_array(returned(outcome, "preprocess_dense", f"images of shape {images.shape}"), "preprocess_dense")
-        check_scaled_images(x, images, (len(images), 784), "preprocess_dense")
+        check_scaled_images(x, images, (len(images), 784))
 
 
 def test_to_one_hot(ctx):

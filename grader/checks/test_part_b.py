@@ -25,7 +25,7 @@ def test_preprocess_cnn(ctx):
     for outcome, name in zip(outcomes, ["cnn_images.npy", "cnn_image_one.npy"]):
         images = ctx.input(name)
         x = as_array(returned(outcome, "preprocess_cnn", f"images of shape {images.shape}"), "preprocess_cnn")
-        check_scaled_images(x, images, (len(images), 28, 28, 1), "preprocess_cnn")
+        check_scaled_images(x, images, (len(images), 28, 28, 1))
 
 
 def test_cnn_architecture(ctx):
