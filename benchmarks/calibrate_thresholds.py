@@ -19,6 +19,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from grader.datasets import load_dataset  # noqa: E402
+from grader.harness import fix_thread_counts  # noqa: E402
 from grader.probes import HELD_OUT_TEST, PROBE_TRAIN_START  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 
@@ -37,6 +38,7 @@ def reference_functions() -> dict:
 
 def main() -> int:
     import keras
+    fix_thread_counts()  # as in the worker: the trained models depend on the thread count
     rubric = load_rubric()
     functions = reference_functions()
     for part, (builder, dataset, shape) in MODELS.items():

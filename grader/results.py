@@ -57,6 +57,7 @@ class CheckResult:
     status: str
     points: float
     feedback: list[Feedback] = field(default_factory=list)
+    measured: str = ""  # what the grader measured, also when the check passed (e.g. the test accuracy)
 
     @property
     def passed(self) -> bool:

@@ -28,6 +28,7 @@ class CheckOutcomes:
     feedback: dict[str, Feedback] = field(default_factory=dict)
     grader_faults: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    measured: dict[str, str] = field(default_factory=dict)
 
 
 class _ContextPlugin:
@@ -67,6 +68,7 @@ def run_checks(context: CheckContext, rubric: Rubric, checks_dir: Path = CHECKS_
                  "-o", "python_files=test_*.py", "-o", "addopts=", "--rootdir", str(checks_dir)]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(arguments, plugins=[plugin])
+    plugin.outcomes.measured = dict(context.measured)
     return plugin.outcomes
 
 
@@ -78,5 +80,6 @@ def score_checks(rubric: Rubric, outcomes: CheckOutcomes) -> list[CheckResult]:
         feedback = [] if passed else [outcomes.feedback.get(entry.id, GRADER_FAULT)]
         results.append(CheckResult(id=entry.id, part=entry.part, title=entry.title, max_points=entry.points,
                                    visibility=entry.visibility, status=PASSED if passed else FAILED,
-                                   points=entry.points if passed else 0.0, feedback=feedback))
+                                   points=entry.points if passed else 0.0, feedback=feedback,
+                                   measured=outcomes.measured.get(entry.id, "")))
     return results

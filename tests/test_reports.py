@@ -26,11 +26,11 @@ ATTRIBUTE_INJECTION = '" onerror="alert(3)'
 
 
 def _check(id_: str, part: str, points: float, max_points: float, visibility: str,
-           feedback: list[Feedback] | None = None) -> CheckResult:
+           feedback: list[Feedback] | None = None, measured: str = "") -> CheckResult:
     return CheckResult(
         id=id_, part=part, title=Text(ja=f"{id_}: 日本語の題", en=f"{id_}: English title"),
         max_points=max_points, visibility=visibility, status=PASSED if points == max_points else FAILED,
-        points=points, feedback=feedback or [])
+        points=points, feedback=feedback or [], measured=measured)
 
 
 def full_score_result() -> GradeResult:
@@ -38,7 +38,7 @@ def full_score_result() -> GradeResult:
         submission="alice.ipynb", sha256="a" * 64, status=GRADED, score=16.0, max_score=16.0,
         checks=[_check("preprocess_dense", "A", 5, 5, "visible"),
                 _check("to_one_hot", "A", 4, 4, "visible"),
-                _check("dense_accuracy", "A", 7, 7, "hidden")],
+                _check("dense_accuracy", "A", 7, 7, "hidden", measured="test accuracy 0.912")],
         deliverables=[Deliverable(id="architecture_explanation", title=Text(ja="モデルアーキテクチャの説明",
                                   en="Explanation of the model architecture"), status="present",
                                   excerpt="Conv2D を 2 層")],
@@ -99,6 +99,12 @@ def test_terminal_full_score_shows_score_and_all_passed() -> None:
     assert "採点済み" in text
     assert "すべての項目に合格しました。" in text
     assert "✗" not in text
+
+
+def test_terminal_shows_what_was_measured_for_a_passed_check() -> None:
+    text = terminal_text(full_score_result(), "en")
+    row = next(line for line in text.splitlines() if "dense_accuracy" in line)
+    assert "test accuracy 0.912" in row and "✓" in row
 
 
 def test_terminal_failing_japanese_feedback_and_literal_injection() -> None:
@@ -320,6 +326,11 @@ def test_html_embeds_only_valid_png_figures_as_data_uris() -> None:
     assert walker.captions == ["learning_curves", "misclassified"]
 
 
+def test_html_shows_what_was_measured() -> None:
+    page = render_feedback_html(full_score_result())
+    assert '<span class="measured">test accuracy 0.912</span>' in page
+
+
 def test_html_is_self_contained() -> None:
     walker = walk(render_feedback_html(failing_result()))
     assert "link" not in walker.tags and "script" not in walker.tags
@@ -351,6 +362,13 @@ def test_write_feedback_html(tmp_path) -> None:
 def test_json_round_trip(make) -> None:
     result = make()
     assert result_from_dict(json.loads(result.to_json())) == result
+
+
+def test_json_written_before_measured_existed_still_loads() -> None:
+    data = json.loads(full_score_result().to_json())
+    for check in data["checks"]:
+        del check["measured"]
+    assert [c.measured for c in result_from_dict(data).checks] == ["", "", ""]
 
 
 def test_write_json_round_trip(tmp_path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ class CheckContext:
     plan: ProbePlan
     artifacts: WorkerArtifacts
     rubric: Rubric
+    measured: dict[str, str] = field(default_factory=dict)  # check id -> value, shown with the verdict
 
     def probe(self, probe_id: str) -> ProbeResult:
         return self.artifacts.probes.get(probe_id, ProbeResult("crashed", error_type="not run"))

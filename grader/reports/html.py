@@ -59,6 +59,7 @@ td.center, th.center { text-align: center; white-space: nowrap; }
 .tag { display: inline-block; font-size: 0.75em; color: var(--muted); border: 1px solid var(--line);
        border-radius: 10px; padding: 0 6px; margin-left: 6px; white-space: nowrap; }
 .title-en { display: block; color: var(--muted); font-size: 0.9em; }
+.measured { display: block; font-family: monospace; font-size: 0.9em; }
 .feedback { border: 1px solid var(--line); border-left: 4px solid var(--ng); border-radius: 6px;
             padding: 12px 16px; margin: 12px 0; }
 .feedback .lang + .lang { border-top: 1px dashed var(--line); margin-top: 10px; padding-top: 10px; }
@@ -154,12 +155,16 @@ def _visibility_tag(check: CheckResult) -> str:
     return f'<span class="tag">{_bi(VISIBILITY_LABELS[check.visibility])}</span>'
 
 
+def _measured(check: CheckResult) -> str:
+    return f'<span class="measured">{escape(check.measured)}</span>' if check.measured else ""
+
+
 def _check_row(check: CheckResult) -> str:
     mark = ('<span class="pass">✓ ' + _label("passed") + "</span>" if check.passed
             else '<span class="fail">✗ ' + _label("failed") + "</span>")
     return (f'<tr><td class="center">{escape(check.part)}</td>'
             f'<td>{escape(check.title.ja)}{_visibility_tag(check)}'
-            f'<span class="title-en" lang="en">{escape(check.title.en)}</span></td>'
+            f'<span class="title-en" lang="en">{escape(check.title.en)}</span>{_measured(check)}</td>'
             f'<td class="num">{escape(fmt_score(check.points, check.max_points))}</td>'
             f'<td class="center">{mark}</td></tr>')
 

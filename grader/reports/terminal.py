@@ -57,6 +57,8 @@ def _check_title(check: CheckResult, lang: str) -> RichText:
     # Instructors see every check; mark the ones students do not see so nobody quotes them by mistake.
     if check.visibility in VISIBILITY_LABELS:
         title.append(f" ({VISIBILITY_LABELS[check.visibility].in_lang(lang)})", style="dim")
+    if check.measured:
+        title.append(f" [{check.measured}]", style="cyan")
     return title
 
 
