@@ -76,6 +76,10 @@ def main() -> int:
     print(f"grade wall time: {wall:.1f} s")
     for phase, seconds in phases.items():
         print(f"  {phase:10s} {seconds:7.2f} s")
+    cells = sum(v for k, v in steps.items() if k.startswith("cell:"))
+    probes = sum(v for k, v in steps.items() if k.startswith("probe:"))
+    print(f"inside the worker: notebook cells {cells:.2f} s, probes {probes:.2f} s, "
+          f"start-up/imports/exit {phases.get('worker', 0) - cells - probes:.2f} s")
     print("slowest worker steps:")
     for step, seconds in sorted(steps.items(), key=lambda item: -item[1])[:8]:
         print(f"  {step:28s} {seconds:7.2f} s")
