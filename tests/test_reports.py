@@ -215,6 +215,12 @@ def test_gradescope_test_output_japanese_first_then_english() -> None:
     assert "Hint: use np.eye(10)[labels]" in output
 
 
+def test_gradescope_passed_test_shows_what_was_measured() -> None:
+    tests = {t["name"].split(":")[0]: t for t in gradescope_results(full_score_result())["tests"]}
+    assert "(test accuracy 0.912)" in tests["dense_accuracy"]["output"]
+    assert "(" not in tests["to_one_hot"]["output"]
+
+
 def test_gradescope_deliverables_are_information_not_tests() -> None:
     data = gradescope_results(failing_result())
     assert len(data["tests"]) == 4

@@ -38,7 +38,8 @@ def _test_name(check: CheckResult) -> str:
 def _feedback_text(check: CheckResult, result: GradeResult, lang: str) -> str:
     """The feedback of one check in one language."""
     if check.passed:
-        return LABELS["passed"].in_lang(lang)
+        passed = LABELS["passed"].in_lang(lang)
+        return f"{passed} ({check.measured})" if check.measured else passed
     if not check.feedback:
         # A check failed by a failed grading has no feedback of its own; the reason explains it.
         return result.reason.in_lang(lang) if result.reason else LABELS["no_detail"].in_lang(lang)
