@@ -472,9 +472,8 @@ def real_batches(tmp_path_factory):
     for number, (key, source) in enumerate(sources.items()):
         shutil.copy(source, canvas / f"student{key}_{900 + number}_{7000 + number}_{source.name}")
     moodle = root / "moodle"
-    for number, key in enumerate(("ref", "tpl")):
-        folder = _mkdir(moodle / f"Student {key}_{3000 + number}_assignsubmission_file_")
-        shutil.copy(sources[key], folder / sources[key].name)
+    folder = _mkdir(moodle / "Student ref_3000_assignsubmission_file_")  # the template's row: see canvas
+    shutil.copy(sources["ref"], folder / sources["ref"].name)
     plain = _mkdir(root / "plain")
     shutil.copy(REFERENCE, plain / "s_ref.ipynb")
     shutil.copy(variants["not_json"], plain / "s_bad.ipynb")
