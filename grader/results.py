@@ -91,6 +91,20 @@ class Figure:
     png_base64: str
 
 
+# Kind of an integrity flag.
+TAMPERING = "tampering"    # the grader found its instruments or records altered by the submission
+UNVERIFIED = "unverified"  # a claim of the worker that the grader could not reproduce or confirm
+
+
+@dataclass(frozen=True)
+class IntegrityFlag:
+    """A finding for the instructor: the checks named lose their points, and every report shows it."""
+
+    kind: str                  # TAMPERING or UNVERIFIED
+    checks: tuple[str, ...]    # the rubric entries it voids
+    detail: str                # what the grader saw, in English (may quote untrusted text: escape it)
+
+
 @dataclass
 class GradeResult:
     """Everything known about the grading of one submission."""
@@ -110,7 +124,13 @@ class GradeResult:
     worker_output_tail: str = ""
     student_id: str = ""
     student_name: str = ""
+    integrity: list[IntegrityFlag] = field(default_factory=list)
     format_version: int = RESULT_FORMAT_VERSION
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the instructor should look at this submission (tampering or unverified claims)."""
+        return bool(self.integrity)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the result (the `--json` output and the batch store)."""
@@ -140,4 +160,6 @@ def result_from_dict(data: dict[str, Any]) -> GradeResult:
            "deliverables": deliverables,
            "cell_errors": [CellError(**e) for e in data["cell_errors"]],
            "figures": [Figure(**f) for f in data["figures"]],
+           "integrity": [IntegrityFlag(f["kind"], tuple(f["checks"]), f["detail"])
+                         for f in data.get("integrity", [])],
            "reason": text(data.get("reason"))})
