@@ -18,16 +18,30 @@ from typing import Any
 
 import numpy as np
 
-MAX_JSON_BYTES = 20 * 1024 * 1024
-MAX_ARRAY_BYTES = 200 * 1024 * 1024
-MAX_PNG_BYTES = 2 * 1024 * 1024
-SAFE_NAME = re.compile(r"^v\d{1,6}(\.npy|\.png|\.json|\.weights\.npz)?$")
+from grader import protocol
+from grader.protocol import MAX_ARRAY_BYTES, MAX_JSON_BYTES, MAX_PNG_BYTES
+
+SAFE_NAME = protocol.VALUE_FILE
 ALLOWED_LAYERS = {
     "InputLayer", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
     "GlobalMaxPooling2D", "Dense", "Flatten", "Dropout", "Activation", "BatchNormalization",
     "Reshape", "ReLU", "Softmax", "SpatialDropout2D", "ZeroPadding2D", "Rescaling",
 }
 ALLOWED_MODELS = {"Sequential", "Functional"}
+# Every serialised object inside an architecture (initializers, regularizers, constraints, dtype
+# policies) must come from these modules and be one of these classes: deserialising is then only
+# ever building a built-in Keras object, never calling a function named by the submission.
+ALLOWED_NESTED = {
+    "keras": {"DTypePolicy"},
+    "keras.initializers": {"GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
+                           "LecunNormal", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
+                           "TruncatedNormal", "VarianceScaling", "Orthogonal", "Identity"},
+    "keras.regularizers": {"L1", "L2", "L1L2", "OrthogonalRegularizer"},
+    "keras.constraints": {"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"},
+}
+ACTIVATIONS = {"relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "softplus", "softsign",
+               "swish", "silu", "gelu", "relu6", "leaky_relu", "log_softmax", "hard_sigmoid", "exponential",
+               "mish", "hard_silu", "hard_swish"}
 
 
 class ArtifactError(Exception):
@@ -42,6 +56,7 @@ class ProbeResult:
     value: Any = None
     error_type: str = ""
     error_message: str = ""
+    tampering: list[str] = field(default_factory=list)  # what the harness saw of itself being changed
 
 
 @dataclass
@@ -50,7 +65,8 @@ class ModelArtifact:
 
     architecture: dict
     weights: list[np.ndarray]
-    compile: dict
+    compile: dict | None               # Keras' get_compile_config(), unvalidated (see grader.training)
+    compiled_objects: dict = field(default_factory=dict)  # optimizer and loss the model held
     error: str = ""
     _model: Any = field(default=None, repr=False, compare=False)
 
@@ -111,12 +127,12 @@ def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str])
     artifacts = WorkerArtifacts()
     for probe_id in probe_ids:
         if probe_id in crashed:
-            artifacts.probes[probe_id] = ProbeResult("crashed", error_type=crashed[probe_id])
+            artifacts.probes[probe_id] = ProbeResult(protocol.STATUS_CRASHED, error_type=crashed[probe_id])
             continue
-        artifacts.probes[probe_id] = _read_probe(out_dir / "probes" / probe_id)
-    artifacts.cell_errors = _read_cell_errors(out_dir / "cells.json")
-    for index in range(8):
-        png = _read_png(out_dir / f"notebook_figure_{index}.png")
+        artifacts.probes[probe_id] = _read_probe(out_dir / protocol.PROBES_DIR / probe_id)
+    artifacts.cell_errors = _read_cell_errors(out_dir / protocol.CELLS_FILE)
+    for index in range(protocol.MAX_NOTEBOOK_FIGURES):
+        png = _read_png(out_dir / protocol.NOTEBOOK_FIGURE.format(index))
         if png:
             artifacts.notebook_figures.append(png)
     return artifacts
@@ -124,16 +140,21 @@ def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str])
 
 def _read_probe(folder: Path) -> ProbeResult:
     try:
-        result = _read_json(folder / "result.json")
-        if not isinstance(result, dict) or result.get("status") not in ("ok", "error", "missing"):
-            raise ArtifactError("result.json has no valid status")
-        if result["status"] != "ok":
+        result = _read_json(folder / protocol.RESULT_FILE)
+        if not isinstance(result, dict) or result.get("status") not in protocol.WORKER_STATUSES:
+            raise ArtifactError(f"{protocol.RESULT_FILE} has no valid status")
+        tampering = _tampering_notes(result.get("tampering"))
+        if result["status"] != protocol.STATUS_OK:
             error = result.get("error") if isinstance(result.get("error"), dict) else {}
             return ProbeResult(result["status"], error_type=str(error.get("type", ""))[:100],
-                               error_message=str(error.get("message", ""))[:500])
-        return ProbeResult("ok", value=_decode(result.get("value"), folder, 0))
+                               error_message=str(error.get("message", ""))[:500], tampering=tampering)
+        return ProbeResult(protocol.STATUS_OK, value=_decode(result.get("value"), folder, 0), tampering=tampering)
     except ArtifactError as exc:
-        return ProbeResult("invalid", error_type="InvalidArtifact", error_message=str(exc))
+        return ProbeResult(protocol.STATUS_INVALID, error_type="InvalidArtifact", error_message=str(exc))
+
+
+def _tampering_notes(notes: Any) -> list[str]:
+    return [str(note)[:200] for note in notes[:10]] if isinstance(notes, list) else []
 
 
 def _read_json(path: Path) -> Any:
@@ -170,35 +191,35 @@ def load_array(path: Path) -> np.ndarray:
 
 
 def _decode(node: Any, folder: Path, depth: int) -> Any:
-    if depth > 8 or not isinstance(node, dict):
+    if depth > protocol.MAX_DEPTH + 2 or not isinstance(node, dict):
         raise ArtifactError("malformed value")
     kind = node.get("kind")
-    if kind == "json":
+    if kind == protocol.KIND_JSON:
         value = node.get("value")
         if not isinstance(value, (type(None), bool, int, float, str)):
             raise ArtifactError("malformed scalar")
         return value
-    if kind == "scalar":  # a numpy scalar; its value is what matters
+    if kind == protocol.KIND_SCALAR:  # a numpy scalar; its value is what matters
         value = node.get("value")
         if not isinstance(value, (bool, int, float)):
             raise ArtifactError("malformed scalar")
         return value
-    if kind == "ndarray":
+    if kind == protocol.KIND_NDARRAY:
         return load_array(_file(folder, node.get("file")))
-    if kind == "seq":
+    if kind == protocol.KIND_SEQ:
         items = [_decode(item, folder, depth + 1) for item in _list(node.get("items"))]
         return tuple(items) if node.get("type") == "tuple" else items
-    if kind == "dict":
+    if kind == protocol.KIND_DICT:
         return {str(pair[0]): _decode(pair[1], folder, depth + 1)
                 for pair in _list(node.get("items")) if isinstance(pair, list) and len(pair) == 2}
-    if kind == "history":
+    if kind == protocol.KIND_HISTORY:
         return HistoryArtifact(_decode(node.get("history"), folder, depth + 1))
-    if kind == "model":
+    if kind == protocol.KIND_MODEL:
         return _decode_model(node, folder)
-    if kind == "figure":
+    if kind == protocol.KIND_FIGURE:
         return FigureArtifact(axes=_list(node.get("axes")), legends=_list(node.get("legends")),
                               png=_read_png(folder / node["png"]) if isinstance(node.get("png"), str) and SAFE_NAME.match(node["png"]) else b"")
-    if kind == "object":
+    if kind == protocol.KIND_OBJECT:
         return Opaque(str(node.get("type", "?"))[:80])
     raise ArtifactError(f"unknown value kind {str(kind)[:20]!r}")
 
@@ -211,7 +232,7 @@ def _list(value: Any) -> list:
 
 def _decode_model(node: dict, folder: Path) -> ModelArtifact:
     if node.get("error"):
-        return ModelArtifact({}, [], {}, error=f"the model could not be exported: {str(node['error'])[:200]}")
+        return ModelArtifact({}, [], None, error=f"the model could not be exported: {str(node['error'])[:200]}")
     name = node.get("file")
     architecture = _read_json(_file(folder, f"{name}.json"))
     weights_path = _file(folder, f"{name}.weights.npz")
@@ -222,8 +243,10 @@ def _decode_model(node: dict, folder: Path) -> ModelArtifact:
             weights = [archive[f"arr_{i}"] for i in range(len(archive.files))]
     except (ValueError, OSError, KeyError, MemoryError, zipfile.BadZipFile) as exc:
         raise ArtifactError(f"model weights are not plain arrays ({str(exc)[:80]})") from None
-    compile_info = node.get("compile") if isinstance(node.get("compile"), dict) else {}
-    return ModelArtifact(architecture if isinstance(architecture, dict) else {}, weights, compile_info)
+    config = node.get("compile") if isinstance(node.get("compile"), dict) else None
+    objects = node.get("compiled_objects") if isinstance(node.get("compiled_objects"), dict) else {}
+    return ModelArtifact(architecture if isinstance(architecture, dict) else {}, weights, config,
+                         {str(k): str(v)[:100] for k, v in objects.items()})
 
 
 def _unpacked_bytes(path: Path) -> int:
@@ -255,6 +278,28 @@ def _check_architecture(architecture: dict) -> None:
                                 f"(allowed: built-in layers such as Conv2D, MaxPooling2D, Dense)")
         if layer.get("registered_name") not in (None, layer.get("class_name")):
             raise ArtifactError("custom registered layers are not allowed")
+        _check_layer_settings(layer.get("config"), 0)
+
+
+def _check_layer_settings(node: Any, depth: int) -> None:
+    """Inside a layer's config: only allow-listed built-in objects and activation names."""
+    if depth > 12:
+        raise ArtifactError("layer settings are nested too deeply")
+    if isinstance(node, list):
+        for item in node:
+            _check_layer_settings(item, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    if "module" in node or node.get("class_name") in ("function", "__lambda__"):
+        module, name = node.get("module"), node.get("class_name")
+        if name not in ALLOWED_NESTED.get(module, set()):
+            raise ArtifactError(f"layer setting {str(name)[:40]!r} from {str(module)[:40]!r} is not allowed "
+                                "(use built-in initializers, regularizers and constraints)")
+    for key, value in node.items():
+        if key == "activation" and not (value is None or (isinstance(value, str) and value in ACTIVATIONS)):
+            raise ArtifactError(f"activation {str(value)[:40]!r} is not a built-in activation name")
+        _check_layer_settings(value, depth + 1)
 
 
 def _read_png(path: Path) -> bytes:

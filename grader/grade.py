@@ -13,11 +13,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import datasets
+from grader import datasets, training
 from grader.artifacts import read_artifacts
 from grader.checks.support import CheckContext
 from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_texts, load_submission
 from grader.probes import build_plan, write_worker_inputs
+from grader.protocol import SPEC_FILE, probe_step
+from grader.secret import SaltUnavailable, installation_salt
 from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, CellError, CheckResult,
                             Deliverable, Feedback, Figure, GradeResult, Text)
 from grader.rubric import PROJECT_ROOT, Rubric, load_rubric
@@ -36,6 +38,7 @@ class GradeOptions:
     memory_mb: int = 4096             # memory cap of the worker
     sandbox: str = "auto"             # "auto" (bubblewrap when it works), "bwrap" or "process"
     hide_paths: tuple[Path, ...] = () # extra folders the worker must not see (batch input/output)
+    salt: str | None = None           # the secret salt (None: see grader.secret.installation_salt)
 
 
 def grade_submission(path: Path, options: GradeOptions = GradeOptions()) -> GradeResult:
@@ -52,7 +55,7 @@ def grade_submission(path: Path, options: GradeOptions = GradeOptions()) -> Grad
     timings["load"] = time.monotonic() - started
     try:
         return _grade_loaded(submission, rubric, options, timings)
-    except datasets.DatasetUnavailable:
+    except (datasets.DatasetUnavailable, SaltUnavailable):
         raise
     except Exception as exc:  # a grader fault must still give the student a valid result
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]
@@ -67,7 +70,8 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
     use_bwrap = choose_sandbox(options.sandbox)
     limits = Limits(options.cell_seconds, options.probe_seconds, options.total_seconds, options.memory_mb)
     cells = [{"index": c.index, "source": c.source} for c in submission.cells]
-    plan = build_plan(submission.sha256, rubric, options.data_dir, cells,
+    salt = options.salt or installation_salt(datasets.data_dir(options.data_dir))
+    plan = build_plan(submission.sha256, salt, rubric, options.data_dir, cells,
                       {"cell_seconds": limits.cell_seconds, "probe_seconds": limits.probe_seconds})
     job = JobFolder(submission.path)
     try:
@@ -79,10 +83,10 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         keras_ready.start()  # the grader needs Keras for the checks; load it while the worker runs
         hidden = hidden_paths(submission, options)
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
-        run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / "spec.json")
+        run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / SPEC_FILE)
         timings["worker"] = time.monotonic() - clock
         clock = time.monotonic()
-        crashed = {c.step.removeprefix("probe:"): c.reason for c in run.crashes if c.step.startswith("probe:")}
+        crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes if c.step.startswith(probe_step(""))}
         artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
         keras_ready.join()
         timings["artifacts"] = time.monotonic() - clock
@@ -102,7 +106,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         score=sum(c.points for c in checks), max_score=rubric.total_points, checks=checks,
         deliverables=deliverables_of(submission, rubric), cell_errors=sorted(cell_errors, key=lambda e: e.cell),
         isolation=run.isolation, timings={k: round(v, 2) for k, v in timings.items()}, figures=figures,
-        reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:])
+        reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:], integrity=outcomes.flags)
 
 
 def hidden_paths(submission: Submission, options: GradeOptions) -> list[Path]:
@@ -118,6 +122,7 @@ def hidden_paths(submission: Submission, options: GradeOptions) -> list[Path]:
 
 
 def _import_keras() -> None:
+    training.pin_threads()
     import keras  # noqa: F401
 
 

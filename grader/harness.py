@@ -1,26 +1,23 @@
 """The worker harness: runs a submission's cells, then calls its functions on the grader's probes.
 
 This file runs only inside the sandboxed worker process (see `worker.py`), never in the grader.
-It is copied alone into the job folder and started as a script, so it imports nothing from the
-grader package (whose hidden checks the worker must not be able to read).
+It is copied with `protocol.py` (the names, kinds and limits both sides share) into the job folder
+and started as a script, so it imports nothing else from the grader package (whose hidden checks
+the worker must not be able to read).
 
 Everything it writes is untrusted by the grader: values go out as JSON, `.npy` without pickle,
 Keras models as architecture JSON plus a weights `.npz`, and figures as JSON plus a PNG.
 
-usage: python harness.py IN_DIR OUT_DIR
-  IN_DIR/spec.json   cells, probes, budget, seed and the steps to skip (written by the grader)
-  OUT_DIR/progress.jsonl   one line per step start/end (the grader uses it to find a hung step)
-  OUT_DIR/cells.json       errors of the submission's cells
-  OUT_DIR/probes/<id>/     result.json plus the files a result refers to
+usage: python harness.py IN_DIR OUT_DIR    (the files are listed in protocol.py)
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import hashlib
 import inspect
 import json
+import math
 import os
 import signal
 import sys
@@ -29,6 +26,10 @@ import traceback
 
 import numpy as np
 
+# `python -I` puts no script folder on sys.path; protocol.py lies beside this file (read-only).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protocol as P  # noqa: E402
+
 # Captured before student code runs, so a submission that patches numpy or json cannot change how
 # the harness writes its artifacts (the grader validates them anyway).
 _np_save = np.save
@@ -36,13 +37,6 @@ _np_savez = np.savez
 _json_dumps = json.dumps
 _open = builtins.open
 
-MAX_SEQUENCE_ITEMS = 10_000
-MAX_DEPTH = 6
-MAX_LINE_POINTS = 2_000
-# A trained model depends on how many threads split each operation: measured on the reference CIFAR
-# model, 1, 2 and 4 intra-op threads give three different models. Fixing the count makes a grade the
-# same on a 2-core laptop, a 64-core server, under CPU affinity or in a CPU-quota container.
-TRAINING_THREADS = 2
 
 
 class StepTimeout(BaseException):
@@ -127,16 +121,25 @@ class Budget:
 
 
 class FitRecorder:
-    """Remembers every `fit` call (arguments, data rows, weights) during an instrumented probe."""
+    """Remembers every `fit` call (arguments, data rows, weights) during an instrumented probe.
+
+    The records are claims, not evidence: student code runs in this process and can edit them. The
+    grader replays every recorded fit from the initial weights it chose and believes a record only
+    when its replay gives the weights reported here."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.models: list[object] = []  # strong refs keep ids unique while recording
+        self.final_weights: dict[int, list[np.ndarray]] = {}
         self.reference_rows: np.ndarray | None = None
+        self.reference_images: np.ndarray | None = None
         self.active = False
+        self.invocations = 0  # fit calls the wrapper saw; compared with len(calls) for tampering
 
     def start(self, reference_images: np.ndarray | None) -> None:
-        self.calls, self.models, self.active = [], [], True
+        self.calls, self.models, self.final_weights, self.active = [], [], {}, True
+        self.invocations = 0
+        self.reference_images = reference_images
         self.reference_rows = None if reference_images is None else fingerprints(reference_images)
 
     def stop(self) -> None:
@@ -164,6 +167,18 @@ class FitRecorder:
             found.append(best if distances[best] < 1e-3 else -1)
         return found
 
+    def scale_of(self, x, rows: list[int]) -> list[float]:
+        """[a, b] with x ~= a * reference[rows] + b: a notebook may rescale the images it is given."""
+        if not rows or -1 in rows or self.reference_images is None:
+            return [1.0, 0.0]
+        try:
+            given = np.asarray(x, dtype=np.float64).reshape(-1)
+            reference = self.reference_images[rows].astype(np.float64).reshape(-1)
+            a, b = np.polyfit(reference, given, 1)
+        except Exception:
+            return [1.0, 0.0]
+        return [float(a), float(b)]
+
 
 def fingerprints(images: np.ndarray) -> np.ndarray:
     """Scale- and shift-invariant signature of each image (first 48 values, z-normalised)."""
@@ -174,22 +189,25 @@ def fingerprints(images: np.ndarray) -> np.ndarray:
     return centred / scale
 
 
-def weights_digest(model) -> str:
-    digest = hashlib.sha256()
-    for array in model.get_weights():
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
+def weights_of(model) -> list[np.ndarray]:
+    return [np.array(w) for w in model.get_weights()]
 
 
 def fix_thread_counts() -> None:
-    """Pin TensorFlow's thread pools (before any operation runs; see TRAINING_THREADS)."""
+    """Pin TensorFlow's thread pools (before any operation runs; see protocol.TRAINING_THREADS)."""
     import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(TRAINING_THREADS)
+    tf.config.threading.set_intra_op_parallelism_threads(P.TRAINING_THREADS)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder) -> None:
-    """Wrap `keras.Model.fit`: cap epochs and samples in notebook cells, record calls in probes."""
+# Arguments of fit that a replay in the grader reproduces; any other one makes a record unverifiable.
+REPLAYED_FIT_ARGUMENTS = {"x", "y", "epochs", "batch_size", "validation_split", "validation_data",
+                          "verbose", "shuffle"}
+
+
+def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder):
+    """Wrap `keras.Model.fit`: cap epochs and samples in notebook cells, record calls in probes.
+    Returns the wrapper, so the harness can tell later whether it is still in place."""
     original_fit = keras.Model.fit
     signature = inspect.signature(original_fit)
 
@@ -203,15 +221,20 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder) -> None:
             self.run_eagerly = True
         if not recorder.active:
             return original_fit(*bound.args, **bound.kwargs)
+        recorder.invocations += 1
+        # Batches in order, so that the grader can replay this fit exactly.
+        arguments["shuffle"] = False
         call = _describe_fit_call(arguments, recorder, self)
         history = original_fit(*bound.args, **bound.kwargs)
-        call["weights_after"] = weights_digest(self)
-        call["history_keys"] = sorted(getattr(history, "history", {}) or {})
+        final = weights_of(self)
+        call["weights_after"] = P.weights_digest(final)
+        call["epochs_run"] = len((getattr(history, "history", {}) or {}).get("loss", []))
+        recorder.final_weights[call["model"]] = final
         recorder.calls.append(call)
         return history
 
     keras.Model.fit = fit
-    keras.Model._grader_original_fit = original_fit
+    return fit
 
 
 def _cap_fit_arguments(arguments: dict, budget: Budget) -> None:
@@ -235,7 +258,8 @@ def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
         val_rows = recorder.row_indices(validation[0] if isinstance(validation, (tuple, list)) else None)
         train_rows = rows
     elif split > 0 and rows:
-        cut = int(len(rows) * (1 - split))
+        # Keras holds out the last fraction: it splits at floor(n * (1 - split)) (train_validation_split).
+        cut = int(math.floor(len(rows) * (1.0 - split)))
         train_rows, val_rows = rows[:cut], rows[cut:]
     else:
         train_rows, val_rows = rows, []
@@ -247,7 +271,9 @@ def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
         "has_validation_data": validation is not None,
         "train_rows": train_rows,
         "val_rows": val_rows,
-        "weights_before": weights_digest(model),
+        "scale": recorder.scale_of(x, rows),
+        "other_arguments": sorted(set(arguments) - REPLAYED_FIT_ARGUMENTS - {"self"}),
+        "weights_before": P.weights_digest(weights_of(model)),
     }
 
 
@@ -272,7 +298,7 @@ def install_dataset_loaders(data_dir: str, loads: list[str]) -> None:
                 module.load_data = make_loader(dataset)
 
 
-def install_show_capture(plt, out_dir: str, limit: int = 8) -> None:
+def install_show_capture(plt, out_dir: str, limit: int = P.MAX_NOTEBOOK_FIGURES) -> None:
     """Make `plt.show()` save the notebook's figures (for the feedback page) instead of displaying."""
     saved = []
 
@@ -281,7 +307,7 @@ def install_show_capture(plt, out_dir: str, limit: int = 8) -> None:
             if len(saved) >= limit:
                 break
             figure = plt.figure(number)
-            path = os.path.join(out_dir, f"notebook_figure_{len(saved)}.png")
+            path = os.path.join(out_dir, P.NOTEBOOK_FIGURE.format(len(saved)))
             with contextlib.suppress(Exception):
                 figure.savefig(path, dpi=60, format="png")
                 saved.append(path)
@@ -305,86 +331,83 @@ class Exporter:
         return f"v{self.files}{suffix}"
 
     def encode(self, value, depth: int = 0):
-        if depth > MAX_DEPTH:
-            return {"kind": "object", "type": "too deep"}
+        if depth > P.MAX_DEPTH:
+            return {"kind": P.KIND_OBJECT, "type": "too deep"}
         if value is None or isinstance(value, (bool, str)):
-            return {"kind": "json", "value": value}
+            return {"kind": P.KIND_JSON, "value": value}
         if isinstance(value, (int, float)) and type(value) in (int, float):
-            return {"kind": "json", "value": value}
+            return {"kind": P.KIND_JSON, "value": value}
         if isinstance(value, np.generic):
-            return {"kind": "scalar", "dtype": str(value.dtype), "value": value.item()}
+            return {"kind": P.KIND_SCALAR, "dtype": str(value.dtype), "value": value.item()}
         if isinstance(value, self.keras.Model):
             return self.model(value)
         if isinstance(value, self.keras.callbacks.History):
-            return {"kind": "history", "history": self.encode(dict(value.history), depth + 1)}
+            return {"kind": P.KIND_HISTORY, "history": self.encode(dict(value.history), depth + 1)}
         if self.plt is not None and isinstance(value, self.plt.Figure):
             return self.figure(value)
         if isinstance(value, dict):
-            items = list(value.items())[:MAX_SEQUENCE_ITEMS]
-            return {"kind": "dict", "items": [[str(k), self.encode(v, depth + 1)] for k, v in items]}
+            items = list(value.items())[:P.MAX_SEQUENCE_ITEMS]
+            return {"kind": P.KIND_DICT, "items": [[str(k), self.encode(v, depth + 1)] for k, v in items]}
         if isinstance(value, (list, tuple)):
-            if len(value) > MAX_SEQUENCE_ITEMS:
-                return {"kind": "object", "type": f"{type(value).__name__} too long"}
-            return {"kind": "seq", "type": type(value).__name__,
+            if len(value) > P.MAX_SEQUENCE_ITEMS:
+                return {"kind": P.KIND_OBJECT, "type": f"{type(value).__name__} too long"}
+            return {"kind": P.KIND_SEQ, "type": type(value).__name__,
                     "items": [self.encode(v, depth + 1) for v in value]}
         if isinstance(value, np.ndarray) or hasattr(value, "numpy") or hasattr(value, "__array__"):
             return self.array(value)
-        return {"kind": "object", "type": type(value).__name__}
+        return {"kind": P.KIND_OBJECT, "type": type(value).__name__}
 
     def array(self, value):
         array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
         if array.dtype == object:
-            return {"kind": "object", "type": "object array"}
+            return {"kind": P.KIND_OBJECT, "type": "object array"}
         name = self._name(".npy")
         _np_save(os.path.join(self.folder, name), array, allow_pickle=False)
-        return {"kind": "ndarray", "file": name}
+        return {"kind": P.KIND_NDARRAY, "file": name}
 
     def model(self, model):
         name = self._name("")
         try:
             architecture = model.to_json()
         except Exception as exc:
-            return {"kind": "model", "error": f"{type(exc).__name__}: {exc}"[:500]}
+            return {"kind": P.KIND_MODEL, "error": f"{type(exc).__name__}: {exc}"[:500]}
         with _open(os.path.join(self.folder, name + ".json"), "w", encoding="utf-8") as f:
             f.write(architecture)
         _np_savez(os.path.join(self.folder, name + ".weights.npz"),
                   *[np.asarray(w) for w in model.get_weights()])
-        return {"kind": "model", "file": name, "compile": compile_info(model)}
+        return {"kind": P.KIND_MODEL, "file": name, "compile": compile_config(model),
+                "compiled_objects": compiled_objects(model)}
 
     def figure(self, figure):
         name = self._name(".png")
         with contextlib.suppress(Exception):
             figure.savefig(os.path.join(self.folder, name), dpi=60, format="png")
-        return {"kind": "figure", "png": name, "axes": [describe_axes(ax) for ax in figure.axes],
+        return {"kind": P.KIND_FIGURE, "png": name, "axes": [describe_axes(ax) for ax in figure.axes],
                 "legends": [[t.get_text() for t in legend.get_texts()] for legend in figure.legends]}
 
 
-def compile_info(model) -> dict:
-    """Names of the optimizer, loss and metrics a model was compiled with."""
-    info = {"compiled": bool(getattr(model, "compiled", False) or getattr(model, "optimizer", None))}
-    info["optimizer"] = _object_name(getattr(model, "optimizer", None))
-    info["loss"] = _object_name(getattr(model, "loss", None))
-    metrics = []
-    with contextlib.suppress(Exception):
-        config = model.get_compile_config() or {}
-        raw = config.get("metrics") or []
-        metrics = [_object_name(m) for m in (raw if isinstance(raw, (list, tuple)) else [raw])]
-    info["metrics"] = metrics
-    return info
-
-
-def _object_name(obj) -> str | None:
-    if obj is None:
+def compile_config(model):
+    """The arguments `compile` was called with, as Keras serialises them (None if not compiled).
+    The grader compiles and trains its own copy of the model with exactly these settings."""
+    try:
+        config = model.get_compile_config()
+        _json_dumps(config)
+    except Exception:
         return None
-    if isinstance(obj, str):
-        return obj
-    if isinstance(obj, dict):
-        config = obj.get("config")
-        if isinstance(config, dict) and isinstance(config.get("name"), str):
-            return config["name"]
-        return str(obj.get("class_name", ""))
-    name = getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__
-    return str(name)
+    return config
+
+
+def compiled_objects(model) -> dict:
+    """The class names of the optimizer and loss the model holds now: the grader cross-checks them
+    with the compile configuration (they differ only when something edited the model after compile)."""
+    loss = getattr(model, "loss", None)
+    return {"optimizer": type(getattr(model, "optimizer", None)).__name__,
+            "loss": loss if isinstance(loss, str) or loss is None else _loss_name(loss)}
+
+
+def _loss_name(loss) -> str:
+    function = getattr(loss, "fn", None)
+    return str(getattr(function, "__name__", None) or getattr(loss, "name", None) or type(loss).__name__)
 
 
 def describe_axes(ax) -> dict:
@@ -395,11 +418,21 @@ def describe_axes(ax) -> dict:
         "ylabel": ax.get_ylabel(),
         "legend": [t.get_text() for t in legend.get_texts()] if legend is not None else None,
         "lines": [{"label": line.get_label(),
-                   "x": np.asarray(line.get_xdata(), dtype=float)[:MAX_LINE_POINTS].tolist(),
-                   "y": np.asarray(line.get_ydata(), dtype=float)[:MAX_LINE_POINTS].tolist()}
+                   "x": np.asarray(line.get_xdata(), dtype=float)[:P.MAX_LINE_POINTS].tolist(),
+                   "y": np.asarray(line.get_ydata(), dtype=float)[:P.MAX_LINE_POINTS].tolist()}
                   for line in ax.get_lines()],
         "images": [list(np.shape(image.get_array())) for image in ax.get_images()],
+        "image_values": [_image_values(image) for image in ax.get_images()],
     }
+
+
+def _image_values(image) -> list[float]:
+    """The values an axes shows (for small images), so the grader can tell which image it is."""
+    try:
+        values = np.asarray(image.get_array(), dtype=float).reshape(-1)
+    except Exception:
+        return []
+    return values.tolist() if values.size <= P.MAX_IMAGE_VALUES else []
 
 
 # ---------------------------------------------------------------- probes
@@ -409,10 +442,10 @@ class Harness:
     def __init__(self, in_dir: str, out_dir: str) -> None:
         self.in_dir = in_dir
         self.out_dir = out_dir
-        with _open(os.path.join(in_dir, "spec.json"), encoding="utf-8") as f:
+        with _open(os.path.join(in_dir, P.SPEC_FILE), encoding="utf-8") as f:
             self.spec = json.load(f)
         self.skip = set(self.spec.get("skip", []))
-        self.journal = Journal(os.path.join(out_dir, "progress.jsonl"))
+        self.journal = Journal(os.path.join(out_dir, P.JOURNAL_FILE))
         self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
         self.loads: list[str] = []
         self.recorder = FitRecorder()
@@ -426,8 +459,8 @@ class Harness:
         self.keras, self.plt = keras, plt
         notebook_budget = self.spec["budget"]
         self.budget = Budget(notebook_budget["max_epochs"], notebook_budget["max_samples"])
-        install_fit_wrapper(keras, self.budget, self.recorder)
-        install_dataset_loaders(os.path.join(self.in_dir, "data"), self.loads)
+        self.fit_wrapper = install_fit_wrapper(keras, self.budget, self.recorder)
+        install_dataset_loaders(os.path.join(self.in_dir, P.DATA_DIR), self.loads)
         install_show_capture(plt, self.out_dir)
         self.namespace["get_ipython"] = lambda: FakeIPython(self.namespace)
         self.namespace["display"] = lambda *a, **k: None
@@ -437,33 +470,33 @@ class Harness:
         cell_errors = []
         self.budget.active = True
         for cell in self.spec["cells"]:
-            step = f"cell:{cell['index']}"
+            step = P.cell_step(cell["index"])
             if step in self.skip:
                 continue
             error = self.run_step(step, self.spec["limits"]["cell_seconds"],
                                   lambda c=cell: self.run_cell(c))
             if error:
                 cell_errors.append({"cell": cell["index"], **error})
-                self._write_json("cells.json", cell_errors)
-        self._write_json("cells.json", cell_errors)
+                self._write_json(P.CELLS_FILE, cell_errors)
+        self._write_json(P.CELLS_FILE, cell_errors)
         self.budget.active = False
         for probe in self.spec["probes"]:
-            step = f"probe:{probe['id']}"
+            step = P.probe_step(probe["id"])
             if step in self.skip:
                 continue
             self.run_probe(step, probe)
-        self.journal.write(step="done", event="done")
+        self.journal.write(step=P.STEP_DONE, event=P.EVENT_DONE)
 
     def run_step(self, step: str, seconds: float, action) -> dict | None:
         """Run one step under its time limit; return the error it raised, if any."""
-        self.journal.write(step=step, event="start", time=time.time())
+        self.journal.write(step=step, event=P.EVENT_START, time=time.time())
         error = None
         try:
             with time_limit(seconds):
                 action()
         except BaseException as exc:  # the student's SystemExit/KeyboardInterrupt included
             error = describe_error(exc)
-        self.journal.write(step=step, event="end", ok=error is None, time=time.time())
+        self.journal.write(step=step, event=P.EVENT_END, ok=error is None, time=time.time())
         return error
 
     def run_cell(self, cell: dict) -> None:
@@ -471,7 +504,7 @@ class Harness:
         exec(code, self.namespace)
 
     def run_probe(self, step: str, probe: dict) -> None:
-        folder = os.path.join(self.out_dir, "probes", probe["id"])
+        folder = os.path.join(self.out_dir, P.PROBES_DIR, probe["id"])
         os.makedirs(folder, exist_ok=True)
         exporter = Exporter(folder, self.keras, self.plt)
         outcome: dict = {}
@@ -483,15 +516,27 @@ class Harness:
         started = time.time()
         error = self.run_step(step, probe.get("seconds", self.spec["limits"]["probe_seconds"]), action)
         if error and error["type"] == "FunctionMissing":
-            result = {"status": "missing", "error": error}
+            result = {"status": P.STATUS_MISSING, "error": error}
         elif error:
-            result = {"status": "error", "error": error}
+            result = {"status": P.STATUS_ERROR, "error": error}
         else:
-            result = {"status": "ok", "value": outcome["value"]}
+            result = {"status": P.STATUS_OK, "value": outcome["value"]}
         result["seconds"] = round(time.time() - started, 3)
+        result["tampering"] = self.tampering_seen()
         self.plt.close("all")
-        with _open(os.path.join(folder, "result.json"), "w", encoding="utf-8") as f:
+        with _open(os.path.join(folder, P.RESULT_FILE), "w", encoding="utf-8") as f:
             f.write(_json_dumps(result, default=str))
+
+    def tampering_seen(self) -> list[str]:
+        """What the harness can see of its instruments being changed by student code. Only a hint
+        for the instructor: code in this process can hide it, which is why the grader relies on
+        replaying the records, not on this."""
+        seen = []
+        if self.keras.Model.fit is not self.fit_wrapper:
+            seen.append("keras.Model.fit was replaced")
+        if self.recorder.invocations != len(self.recorder.calls):
+            seen.append(f"{len(self.recorder.calls)} fit records for {self.recorder.invocations} fit calls")
+        return seen
 
     # Each probe_<kind> returns the value to export; its inputs come from IN_DIR.
     def function(self, name: str):
@@ -524,82 +569,74 @@ class Harness:
         return folds[0] if arg["single"] else folds
 
     def probe_calls(self, probe: dict):
-        """Call a contract function once per input set; report each value or exception, and
-        whether the call changed its array inputs."""
+        """Call a contract function once per input set; report each value or exception (with the
+        index of its call), and whether the call changed its array inputs."""
         function = self.function(probe["function"])
         outcomes = []
-        for call in probe["calls"]:
+        for index, call in enumerate(probe["calls"]):
             args, kwargs = self.arguments(call)
             before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
             try:
                 value = function(*args, **kwargs)
             except Exception as exc:
-                outcomes.append({"raised": type(exc).__name__,
+                outcomes.append({P.OUTCOME_CALL: index, "raised": type(exc).__name__,
                                  "mro": [c.__name__ for c in type(exc).__mro__],
                                  "message": str(exc)[:300]})
                 continue
             mutated = [i for i, (a, b) in enumerate(zip(args, before))
                        if b is not None and not (a.shape == b.shape and np.array_equal(a, b))]
-            outcomes.append({"returned": value, "mutated_args": mutated})
+            outcomes.append({P.OUTCOME_CALL: index, "returned": value, "mutated_args": mutated})
         return outcomes
 
     def probe_attribute(self, probe: dict):
         return self.function(probe["name"])
 
-    def probe_train(self, probe: dict):
-        """Build a student model and train it on the grader's data under the grader's budget."""
-        model = self.function(probe["build"])(**probe.get("build_kwargs", {}))
-        info = compile_info(model)
-        labels = self.load_input(probe["y"])
-        loss = (info.get("loss") or "").lower()
-        if "categorical" in loss and "sparse" not in loss:
-            labels = np.eye(probe["num_classes"], dtype="float32")[labels]
-        fit = self.keras.Model._grader_original_fit
-        fit(model, self.load_input(probe["x"]), labels, epochs=probe["epochs"],
-            batch_size=probe["batch_size"], verbose=0, shuffle=True)
-        return model
+    def probe_model(self, spec: dict, input_shape: tuple):
+        """A fresh probe model with the grader's initial weights (see protocol.build_probe_model)."""
+        weights = [self.load_input(name) for name in spec["init"]]
+        return P.build_probe_model(self.keras, input_shape, spec["num_classes"], weights)
+
+    def recorded(self, run) -> dict:
+        """Run `run()` while recording fits; its value with the records and each model's final weights."""
+        try:
+            returned = run()
+        finally:
+            self.recorder.stop()
+        return {"returned": returned, "fit_calls": self.recorder.calls,
+                "final_weights": {str(k): v for k, v in self.recorder.final_weights.items()},
+                "returned_type": type(returned).__name__}
 
     def probe_train_model(self, probe: dict):
-        """Call the student's train_model on a small model of the harness; record the fit call."""
-        x, y = self.load_input(probe["x"]), self.load_input(probe["y"])
-        model = self.small_model(x.shape[1:], probe["num_classes"])
-        self.recorder.start(None)
-        try:
-            history = self.function("train_model")(model, x, y, **probe["kwargs"])
-        finally:
-            self.recorder.stop()
-        return {"returned": history, "fit_calls": self.recorder.calls,
-                "history_type": type(history).__name__}
+        """Call the student's train_model on a probe model, once per call; record the fits."""
+        train_model = self.function("train_model")
+        outcomes = []
+        for index, call in enumerate(probe["calls"]):
+            x, y = self.load_input(call["x"]), self.load_input(call["y"])
+            model = self.probe_model(probe["model"], x.shape[1:])
+            self.recorder.start(x)
+            record = self.recorded(lambda: train_model(model, x, y, **call["kwargs"]))
+            outcomes.append({P.OUTCOME_CALL: index, **record})
+        return outcomes
 
     def probe_cross_validate(self, probe: dict):
-        """Call the student's cross_validate with a counting build_fn; record every fit."""
-        images, labels = self.load_input(probe["images"]), self.load_input(probe["labels"])
-        built: list[int] = []
+        """Call the student's cross_validate with a counting build_fn, once per call; record every fit."""
+        cross_validate = self.function("cross_validate")
+        outcomes = []
+        for index, call in enumerate(probe["calls"]):
+            images, labels = self.load_input(call["images"]), self.load_input(call["labels"])
+            built: list[int] = []
 
-        def build_fn(*args, **kwargs):
-            model = self.small_model(images.shape[1:], probe["num_classes"])
-            built.append(self.recorder.serial_of(model))
-            return model
+            def build_fn(*args, **kwargs):
+                model = self.probe_model(probe["model"], images.shape[1:])
+                built.append(self.recorder.serial_of(model))
+                return model
 
-        self.recorder.start(images)
-        loads_before = len(self.loads)
-        try:
-            summary = self.function("cross_validate")(
-                images, labels, build_fn=build_fn, n_splits=probe["n_splits"], epochs=probe["epochs"],
-                batch_size=probe["batch_size"], seed=probe["seed"])
-        finally:
-            self.recorder.stop()
-        return {"returned": summary, "fit_calls": self.recorder.calls, "built_models": built,
-                "dataset_loads": self.loads[loads_before:]}
-
-    def small_model(self, input_shape, num_classes: int):
-        keras = self.keras
-        model = keras.Sequential([keras.Input(shape=tuple(input_shape)), keras.layers.Flatten(),
-                                  keras.layers.Dense(8, activation="relu"),
-                                  keras.layers.Dense(num_classes, activation="softmax")])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      run_eagerly=True)
-        return model
+            self.recorder.start(images)
+            loads_before = len(self.loads)
+            record = self.recorded(lambda: cross_validate(images, labels, build_fn=build_fn, **call["kwargs"]))
+            outcomes.append({P.OUTCOME_CALL: index, **record, "built_models": built,
+                             "dataset_loads": self.loads[loads_before:]})
+        return outcomes
 
     def fixed_model(self, name: str):
         """A softmax layer over flattened input with the grader's weights (its predictions are known)."""

@@ -1,21 +1,24 @@
 """The probe plan: which functions of the submission the worker calls, on which inputs.
 
-The grader decides every input. Synthetic arrays come from a seed derived from the submission's
-content (deterministic for one submission, different between submissions); real images come
-from fixed subsets of the training splits. The held-out test subsets used for accuracy stay in the
-grader: they are never written for the worker.
+The grader decides every input. Synthetic arrays and every parameter of a contract function
+(n_splits, num_classes, max_images, k, epochs, batch_size, validation_split...) come from a seed
+derived from the submission's content and the installation's secret salt: deterministic for one
+submission, different between submissions, and unpredictable to students. Each parameter is probed
+with at least two values. Real images come from fixed subsets of the training splits. The held-out
+test subsets used for accuracy stay in the grader: they are never written for the worker.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from grader import protocol
 from grader.datasets import Dataset, load_dataset
 from grader.rubric import Rubric
 
@@ -23,10 +26,9 @@ from grader.rubric import Rubric
 NOTEBOOK_TRAIN = slice(0, 1000)       # what mnist.load_data() returns inside the worker (MNIST)
 NOTEBOOK_TRAIN_CIFAR = slice(0, 500)
 NOTEBOOK_TEST = slice(0, 100)         # the notebook's own "test" split
-PROBE_TRAIN_START = 10_000            # accuracy probes train on [start, start + budget samples)
-HELD_OUT_TEST = slice(5000, 6000)     # grader-only test subset, never given to the worker
+PROBE_TRAIN_START = 10_000            # accuracy training uses [start, start + budget samples)
+HELD_OUT_TEST = slice(5000, 7000)     # grader-only test subset, never given to the worker
 NOTEBOOK_BUDGET = {"max_epochs": 1, "max_samples": 64}
-SALT_VARIABLE = "CNN_GRADER_SALT"
 
 
 @dataclass
@@ -38,15 +40,37 @@ class ProbePlan:
     inputs: dict[str, np.ndarray]
     notebook_data: dict[str, dict[str, np.ndarray]]
     held_out: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    training: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def probe(self, probe_id: str) -> dict:
         return next(p for p in self.spec["probes"] if p["id"] == probe_id)
 
+    def resolve(self, argument):
+        """An argument of a call as the worker received it (arrays from `inputs`)."""
+        if isinstance(argument, dict) and "npy" in argument:
+            return self.inputs[argument["npy"]]
+        if isinstance(argument, dict) and "tuple" in argument:
+            return tuple(argument["tuple"])
+        return argument
 
-def seed_for(sha256: str) -> int:
-    """A seed fixed by the submission's content and the installation's salt."""
-    salt = os.environ.get(SALT_VARIABLE, "cnn1-grader")
+    def calls(self, probe_id: str) -> list[tuple[list, dict]]:
+        """The (args, kwargs) of each call of a probe, resolved."""
+        return [([self.resolve(a) for a in call.get("args", [])],
+                 {k: self.resolve(v) for k, v in call.get("kwargs", {}).items()})
+                for call in self.probe(probe_id)["calls"]]
+
+    def training_seeds(self, count: int) -> list[int]:
+        """Seeds of the grader's own accuracy training, never written for the worker."""
+        return [derived_seed(self.seed, f"accuracy-{i}") for i in range(count)]
+
+
+def seed_for(sha256: str, salt: str) -> int:
+    """A seed fixed by the submission's content and the installation's secret salt."""
     return int(hashlib.sha256((salt + sha256).encode()).hexdigest()[:8], 16)
+
+
+def derived_seed(seed: int, purpose: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{purpose}".encode()).hexdigest()[:8], 16)
 
 
 @functools.lru_cache(maxsize=2)
@@ -54,10 +78,10 @@ def _dataset(name: str, directory: str | None) -> Dataset:
     return load_dataset(name, Path(directory) if directory else None)
 
 
-def build_plan(sha256: str, rubric: Rubric, data_dir: Path | None, cells: list[dict],
+def build_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, cells: list[dict],
                limits: dict) -> ProbePlan:
     """Everything the worker needs for one submission, and what the checks compare against."""
-    seed = seed_for(sha256)
+    seed = seed_for(sha256, salt)
     rng = np.random.default_rng(seed)
     mnist = _dataset("mnist", str(data_dir) if data_dir else None)
     cifar = _dataset("cifar10", str(data_dir) if data_dir else None)
@@ -68,9 +92,9 @@ def build_plan(sha256: str, rubric: Rubric, data_dir: Path | None, cells: list[d
         inputs[name] = array
         return {"npy": name}
 
-    probes += _part_a_probes(rng, put, mnist, rubric)
-    probes += _part_b_probes(rng, put, mnist, rubric)
-    probes += _part_c_probes(rng, put, cifar, rubric, seed)
+    probes += _part_a_probes(rng, put)
+    probes += _part_b_probes(rng, put)
+    probes += _part_c_probes(rng, put)
     notebook_data = {
         "mnist": _keras_layout(mnist, NOTEBOOK_TRAIN),
         "cifar10": _keras_layout(cifar, NOTEBOOK_TRAIN_CIFAR, column_labels=True),
@@ -79,7 +103,9 @@ def build_plan(sha256: str, rubric: Rubric, data_dir: Path | None, cells: list[d
             "limits": limits, "skip": []}
     held_out = {"mnist": (mnist.x_test[HELD_OUT_TEST], mnist.y_test[HELD_OUT_TEST]),
                 "cifar10": (cifar.x_test[HELD_OUT_TEST], cifar.y_test[HELD_OUT_TEST])}
-    return ProbePlan(seed, spec, inputs, notebook_data, held_out)
+    training = {part: _training_subset(rubric, part, mnist if part != "cifar" else cifar)
+                for part in ("dense", "cnn", "cifar")}
+    return ProbePlan(seed, spec, inputs, notebook_data, held_out, training)
 
 
 def _keras_layout(data: Dataset, train: slice, column_labels: bool = False) -> dict[str, np.ndarray]:
@@ -90,123 +116,170 @@ def _keras_layout(data: Dataset, train: slice, column_labels: bool = False) -> d
             "x_test": data.x_test[NOTEBOOK_TEST], "y_test": labels(data.y_test[NOTEBOOK_TEST])}
 
 
-def _train_slice(rubric: Rubric, part: str) -> slice:
-    return slice(PROBE_TRAIN_START, PROBE_TRAIN_START + rubric.budget[part]["train_samples"])
-
-
-def _train_probe(probe_id: str, build: str, part: str, rubric: Rubric, x: dict, y: dict) -> dict:
-    budget = rubric.budget[part]
-    return {"id": probe_id, "kind": "train", "build": build, "x": x["npy"], "y": y["npy"],
-            "num_classes": 10, "epochs": budget["epochs"], "batch_size": budget["batch_size"],
-            "seconds": 300}
+def _training_subset(rubric: Rubric, part: str, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The raw images and labels the grader trains a submission's model on for an accuracy check."""
+    rows = slice(PROBE_TRAIN_START, PROBE_TRAIN_START + rubric.budget[part]["train_samples"])
+    return data.x_train[rows], data.y_train[rows]
 
 
 def _calls(probe_id: str, function: str, *calls: dict) -> dict:
-    return {"id": probe_id, "kind": "calls", "function": function, "calls": list(calls)}
+    return {"id": probe_id, "kind": protocol.PROBE_CALLS, "function": function, "calls": list(calls)}
 
 
 def _call(*args, **kwargs) -> dict:
     return {"args": list(args), "kwargs": kwargs}
 
 
-def _part_a_probes(rng, put, mnist: Dataset, rubric: Rubric) -> list[dict]:
-    images = rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
-    images[0, 0, 0], images[0, 0, 1] = 0, 255  # both ends of the range present
-    train = _train_slice(rubric, "dense")
-    x_train = (mnist.x_train[train].reshape(-1, 784) / 255.0).astype("float32")
+def _two_different(rng, choices: list) -> list:
+    """Two different values of a parameter, in random order."""
+    first, second = rng.choice(len(choices), size=2, replace=False)
+    return [choices[int(first)], choices[int(second)]]
+
+
+def _images(rng, count: int, shape: tuple) -> np.ndarray:
+    images = rng.integers(0, 256, size=(count, *shape), dtype=np.uint8)
+    images.reshape(count, -1)[0, :2] = (0, 255)  # both ends of the range present
+    return images
+
+
+def _part_a_probes(rng, put) -> list[dict]:
+    images = _images(rng, int(rng.integers(3, 9)), (28, 28))
+    classes = int(rng.integers(11, 16))
     return [
         _calls("preprocess_dense", "preprocess_dense",
                _call(put("dense_images.npy", images)),
                _call(put("dense_image_one.npy", images[:1].copy()))),
         _calls("to_one_hot", "to_one_hot",
-               _call(put("labels_9.npy", rng.integers(0, 10, size=9))),
-               _call(put("labels_12.npy", rng.permutation(12)), num_classes=12),
-               _call(put("labels_one.npy", np.array([3])))),
+               _call(put("labels_default.npy", rng.integers(0, 10, size=int(rng.integers(5, 13))))),
+               _call(put("labels_classes.npy", rng.permutation(classes)), num_classes=classes),
+               _call(put("labels_one.npy", rng.integers(0, 10, size=1)))),
         _calls("build_dense_model", "build_dense_model", _call()),
-        _train_probe("dense_accuracy", "build_dense_model", "dense", rubric,
-                     put("dense_train_x.npy", x_train), put("train_y_mnist.npy", mnist.y_train[train])),
     ]
 
 
-def _part_b_probes(rng, put, mnist: Dataset, rubric: Rubric) -> list[dict]:
-    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
-    images[0, 0, 0], images[0, 0, 1] = 0, 255
-    train = _train_slice(rubric, "cnn")
-    x_train = (mnist.x_train[train].reshape(-1, 28, 28, 1) / 255.0).astype("float32")
-    ids = rng.integers(0, 10, size=6)
-    one_hot = np.eye(10, dtype="float32")[ids]
+def _probe_model(rng, put, name: str, input_shape: tuple, num_classes: int) -> dict:
+    """Initial weights of a probe model (protocol.build_probe_model), chosen by the grader."""
+    features = int(np.prod(input_shape))
+    shapes = [(features, protocol.PROBE_MODEL_UNITS), (protocol.PROBE_MODEL_UNITS,),
+              (protocol.PROBE_MODEL_UNITS, num_classes), (num_classes,)]
+    names = []
+    for index, shape in enumerate(shapes):
+        scale = np.sqrt(2.0 / shape[0]) if len(shape) == 2 else 0.05
+        names.append(put(f"{name}_init_{index}.npy", rng.normal(scale=scale, size=shape).astype("float32"))["npy"])
+    return {"init": names, "num_classes": num_classes, "input_shape": list(input_shape)}
+
+
+def _train_model_probe(rng, put) -> dict:
+    """Two calls of train_model, each with its own epochs, batch_size and validation_split."""
+    epochs = _two_different(rng, [1, 2, 3])
+    batch_sizes = _two_different(rng, [8, 12, 16, 32])
+    splits = _two_different(rng, [0.1, 0.2, 0.25, 0.3])
+    x = rng.normal(size=(40, 12)).astype("float32")
+    y = rng.integers(0, 3, size=40)
+    calls = [{"x": put("small_x.npy", x)["npy"], "y": put("small_y.npy", y)["npy"],
+              "kwargs": {"epochs": e, "batch_size": b, "validation_split": v}}
+             for e, b, v in zip(epochs, batch_sizes, splits)]
+    return {"id": "train_model", "kind": protocol.PROBE_TRAIN_MODEL, "calls": calls,
+            "model": _probe_model(rng, put, "small", (12,), 3)}
+
+
+def _part_b_probes(rng, put) -> list[dict]:
+    images = _images(rng, int(rng.integers(3, 8)), (28, 28))
+    classes = int(rng.integers(4, 12))
+    rows = int(rng.integers(4, 9))
+    ids = rng.integers(0, classes, size=rows)
+    one_hot = np.eye(classes, dtype="float32")[ids]
     predicted = rng.integers(0, 10, size=20)
     actual = predicted.copy()
-    wrong = np.sort(rng.choice(20, size=6, replace=False))
-    actual[wrong] = (actual[wrong] + rng.integers(1, 10, size=6)) % 10
+    wrong = np.sort(rng.choice(20, size=int(rng.integers(5, 9)), replace=False))
+    actual[wrong] = (actual[wrong] + rng.integers(1, 10, size=len(wrong))) % 10
     _fixed_model(rng, put, "fixed_mnist", (28, 28))
+    plot_images = _images(rng, 20, (28, 28))
+    plot_indices = [np.sort(rng.choice(wrong, size=min(4, len(wrong)), replace=False)),
+                    rng.permutation(wrong)]
+    max_images = _two_different(rng, [2, 3, 4])
     return [
         _calls("preprocess_cnn", "preprocess_cnn",
                _call(put("cnn_images.npy", images)),
                _call(put("cnn_image_one.npy", images[:1].copy()))),
         _calls("build_cnn_model", "build_cnn_model", _call()),
         _calls("choose_loss", "choose_loss",
-               _call(put("loss_one_hot.npy", one_hot), 10),
-               _call(put("loss_ids.npy", ids), 10),
-               _call(put("loss_ids_column.npy", ids.reshape(-1, 1)), 10),
-               _call(put("loss_binary.npy", np.array([0, 1, 1, 0, 1, 0])), 2),
-               _call(put("loss_floats.npy", rng.random((6, 10)).astype("float32")), 10),
-               _call(put("loss_3d.npy", np.zeros((2, 3, 4))), 10)),
-        {"id": "train_model", "kind": "train_model", "num_classes": 3,
-         "x": put("small_x.npy", rng.normal(size=(50, 12)).astype("float32"))["npy"],
-         "y": put("small_y.npy", rng.integers(0, 3, size=50))["npy"],
-         "kwargs": {"epochs": 2, "batch_size": 16, "validation_split": 0.2}},
+               _call(put("loss_one_hot.npy", one_hot), classes),
+               _call(put("loss_ids.npy", ids), classes),
+               _call(put("loss_ids_column.npy", ids.reshape(-1, 1)), classes),
+               _call(put("loss_binary.npy", rng.permutation(np.array([0, 1] * 3))), 2),
+               _call(put("loss_floats.npy", rng.random((rows, classes)).astype("float32")), classes),
+               _call(put("loss_3d.npy", np.zeros((2, 3, classes))), classes)),
+        _train_model_probe(rng, put),
         _calls("predict_labels", "predict_labels",
-               _call({"fixed_model": "fixed_mnist"}, put("predict_x.npy", rng.random((13, 28, 28)).astype("float32"))),
+               _call({"fixed_model": "fixed_mnist"},
+                     put("predict_x.npy", rng.random((int(rng.integers(8, 16)), 28, 28)).astype("float32"))),
                _call({"fixed_model": "fixed_mnist"}, put("predict_x_one.npy", rng.random((1, 28, 28)).astype("float32")))),
         _calls("find_misclassified", "find_misclassified",
                _call(put("mis_predicted.npy", predicted), put("mis_actual.npy", actual)),
                _call(put("mis_same.npy", predicted.copy()), put("mis_same_actual.npy", predicted.copy()))),
         _calls("plot_misclassified", "plot_misclassified",
-               _call(put("plot_images.npy", rng.integers(0, 256, size=(10, 28, 28), dtype=np.uint8)),
-                     put("plot_predicted.npy", predicted[:10]), put("plot_actual.npy", actual[:10]),
-                     put("plot_indices.npy", np.array([1, 4, 6, 8])), max_images=3)),
-        _train_probe("cnn_accuracy", "build_cnn_model", "cnn", rubric,
-                     put("cnn_train_x.npy", x_train), put("train_y_mnist_cnn.npy", mnist.y_train[train])),
+               *[_call(put("plot_images.npy", plot_images), put("plot_predicted.npy", predicted),
+                       put("plot_actual.npy", actual), put(f"plot_indices_{i}.npy", plot_indices[i]),
+                       max_images=max_images[i]) for i in range(2)]),
     ]
 
 
-def _part_c_probes(rng, put, cifar: Dataset, rubric: Rubric, seed: int) -> list[dict]:
-    images = rng.integers(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
-    images[0, 0, 0, 0], images[0, 0, 0, 1] = 0, 255
-    train = _train_slice(rubric, "cifar")
-    x_train = (cifar.x_train[train] / 255.0).astype("float32")
-    cv_labels = np.repeat(np.arange(3), 15)
-    rng.shuffle(cv_labels)
-    histories = [_fake_history(rng, epochs=4) for _ in range(3)]
-    confusion = rng.permutation(90).reshape(9, 10)  # unique off-diagonal counts: no ties
-    confusion = np.vstack([confusion, rng.permutation(10)])
-    np.fill_diagonal(confusion, 200)
+def _part_c_probes(rng, put) -> list[dict]:
+    images = _images(rng, int(rng.integers(3, 8)), (32, 32, 3))
+    confusion = _confusion(rng)
     _fixed_model(rng, put, "fixed_cifar", (32, 32, 3))
+    cifar_shape, cifar_classes = [[28, 28, 3], [32, 32, 1], [40, 40, 3]][int(rng.integers(3))], int(rng.integers(2, 10))
     return [
-        {"id": "class_names", "kind": "attribute", "name": "CLASS_NAMES"},
+        {"id": "class_names", "kind": protocol.PROBE_ATTRIBUTE, "name": "CLASS_NAMES"},
         _calls("load_cifar10", "load_cifar10", _call()),
         _calls("preprocess_cifar", "preprocess_cifar",
-               _call(put("cifar_images.npy", images), put("cifar_labels.npy", rng.integers(0, 10, size=(6, 1)).astype(np.uint8))),
-               _call(put("cifar_image_one.npy", images[:1].copy()), put("cifar_label_one.npy", np.array([7])))),
+               _call(put("cifar_images.npy", images),
+                     put("cifar_labels.npy", rng.integers(0, 10, size=(len(images), 1)).astype(np.uint8))),
+               _call(put("cifar_image_one.npy", images[:1].copy()), put("cifar_label_one.npy", rng.integers(0, 10, size=1)))),
         _calls("build_cifar_model", "build_cifar_model",
-               _call(), _call(input_shape={"tuple": [32, 32, 3]}, num_classes=7)),
-        _train_probe("cifar_accuracy", "build_cifar_model", "cifar", rubric,
-                     put("cifar_train_x.npy", x_train), put("train_y_cifar.npy", cifar.y_train[train])),
-        {"id": "cross_validate", "kind": "cross_validate", "num_classes": 3, "n_splits": 3,
-         "epochs": 2, "batch_size": 16, "seed": seed % 1000,
-         "images": put("cv_images.npy", rng.random((45, 32, 32, 3)).astype("float32"))["npy"],
-         "labels": put("cv_labels.npy", cv_labels)["npy"]},
+               _call(), _call(input_shape={"tuple": cifar_shape}, num_classes=cifar_classes)),
+        _cross_validate_probe(rng, put),
         _calls("plot_learning_curves", "plot_learning_curves",
-               _call(put_histories(put, histories)),
-               _call(put_histories(put, histories[:1], single=True))),
+               _call(_histories_argument(rng, put, single=False)),
+               _call(_histories_argument(rng, put, single=True))),
         _calls("confusion_matrix_of", "confusion_matrix_of",
-               _call({"fixed_model": "fixed_cifar"}, put("cm_images.npy", rng.random((40, 32, 32, 3)).astype("float32")),
-                     put("cm_labels.npy", rng.integers(0, 10, size=40)), num_classes=10)),
+               *[_call({"fixed_model": "fixed_cifar"}, put(f"cm_images_{i}.npy", rng.random((40, 32, 32, 3)).astype("float32")),
+                       put(f"cm_labels_{i}.npy", rng.integers(0, 10, size=40)), num_classes=classes)
+                 for i, classes in enumerate([10, int(rng.integers(11, 14))])]),
         _calls("most_confused_pairs", "most_confused_pairs",
-               _call(put("pairs_cm.npy", confusion), k=3),
-               _call(put("pairs_cm_k5.npy", confusion), k=5)),
+               *[_call(put("pairs_cm.npy", confusion), k=k) for k in _two_different(rng, [2, 3, 4, 5, 6])]),
     ]
+
+
+def _confusion(rng) -> np.ndarray:
+    """A 10x10 confusion matrix whose off-diagonal counts are all different (no ties)."""
+    confusion = rng.permutation(90).reshape(9, 10)
+    confusion = np.vstack([confusion, rng.permutation(10)])
+    np.fill_diagonal(confusion, 200)
+    return confusion
+
+
+def _cross_validate_probe(rng, put) -> dict:
+    """Two calls of cross_validate, each with its own n_splits, epochs, batch_size and seed."""
+    n_splits = _two_different(rng, [2, 3, 4, 5])
+    epochs = _two_different(rng, [1, 2, 3])
+    batch_sizes = _two_different(rng, [8, 16, 32])
+    samples = 40
+    labels = np.repeat(np.arange(3), -(-samples // 3))[:samples]
+    rng.shuffle(labels)
+    images = rng.random((samples, 32, 32, 3)).astype("float32")
+    calls = [{"images": put("cv_images.npy", images)["npy"], "labels": put("cv_labels.npy", labels)["npy"],
+              "kwargs": {"n_splits": k, "epochs": e, "batch_size": b, "seed": int(rng.integers(0, 1000))}}
+             for k, e, b in zip(n_splits, epochs, batch_sizes)]
+    return {"id": "cross_validate", "kind": protocol.PROBE_CROSS_VALIDATE, "calls": calls,
+            "model": _probe_model(rng, put, "cv", (32, 32, 3), 3)}
+
+
+def _histories_argument(rng, put, single: bool) -> dict:
+    epochs = int(rng.integers(3, 7))
+    folds = 1 if single else int(rng.integers(2, 5))
+    return put_histories(put, [_fake_history(rng, epochs) for _ in range(folds)], single=single)
 
 
 def _fake_history(rng, epochs: int) -> dict[str, np.ndarray]:
@@ -244,10 +317,9 @@ def fixed_model_predictions(plan: ProbePlan, name: str, images: np.ndarray) -> n
 
 def write_worker_inputs(plan: ProbePlan, in_dir: Path) -> None:
     """Write spec.json, the probe inputs and the notebook's data subsets into the worker's IN_DIR."""
-    import json
-    (in_dir / "data").mkdir(parents=True, exist_ok=True)
+    (in_dir / protocol.DATA_DIR).mkdir(parents=True, exist_ok=True)
     for name, array in plan.inputs.items():
         np.save(in_dir / name, array, allow_pickle=False)
     for dataset, arrays in plan.notebook_data.items():
-        np.savez(in_dir / "data" / f"{dataset}.npz", **arrays)
-    (in_dir / "spec.json").write_text(json.dumps(plan.spec), encoding="utf-8")
+        np.savez(in_dir / protocol.DATA_DIR / f"{dataset}.npz", **arrays)
+    (in_dir / protocol.SPEC_FILE).write_text(json.dumps(plan.spec), encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks.support import CheckContext, CheckFailed
-from grader.results import FAILED, PASSED, CheckResult, Feedback, Text
+from grader.checks.support import FLAGGED, CheckContext, CheckFailed
+from grader.results import FAILED, PASSED, CheckResult, Feedback, IntegrityFlag, Text
 from grader.rubric import Rubric
 
 CHECKS_DIR = Path(__file__).with_name("checks")
@@ -29,6 +29,7 @@ class CheckOutcomes:
     grader_faults: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     measured: dict[str, str] = field(default_factory=dict)
+    flags: list[IntegrityFlag] = field(default_factory=list)
 
 
 class _ContextPlugin:
@@ -42,6 +43,9 @@ class _ContextPlugin:
     @pytest.fixture
     def ctx(self) -> CheckContext:
         return self.context
+
+    def pytest_runtest_setup(self, item):
+        self.context.current_check = item.name.removeprefix("test_")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -69,15 +73,18 @@ def run_checks(context: CheckContext, rubric: Rubric, checks_dir: Path = CHECKS_
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(arguments, plugins=[plugin])
     plugin.outcomes.measured = dict(context.measured)
+    plugin.outcomes.flags = list(context.flags)
     return plugin.outcomes
 
 
 def score_checks(rubric: Rubric, outcomes: CheckOutcomes) -> list[CheckResult]:
-    """One CheckResult per rubric entry: full points if its test passed, else none, with feedback."""
+    """One CheckResult per rubric entry: full points if its test passed, else none, with feedback.
+    A check named by an integrity flag earns nothing, whatever its test said."""
+    voided = {check for flag in outcomes.flags for check in flag.checks}
     results = []
     for entry in rubric.checks:
-        passed = entry.id in outcomes.passed
-        feedback = [] if passed else [outcomes.feedback.get(entry.id, GRADER_FAULT)]
+        passed = entry.id in outcomes.passed and entry.id not in voided
+        feedback = [] if passed else [outcomes.feedback.get(entry.id, FLAGGED if entry.id in voided else GRADER_FAULT)]
         results.append(CheckResult(id=entry.id, part=entry.part, title=entry.title, max_points=entry.points,
                                    visibility=entry.visibility, status=PASSED if passed else FAILED,
                                    points=entry.points if passed else 0.0, feedback=feedback,

@@ -30,7 +30,10 @@ from pathlib import Path
 
 import psutil
 
+from grader import protocol
+
 HARNESS = Path(__file__).with_name("harness.py")
+PROTOCOL = Path(protocol.__file__)
 WORKER_UID = 65534          # "nobody": owns nothing of the grader's
 OUTPUT_TAIL_BYTES = 64 * 1024
 GRACE_SECONDS = 10.0        # a step that swallows its StepTimeout is killed this much later
@@ -139,6 +142,7 @@ class JobFolder:
         for folder in (self.harness, self.in_dir, self.work, self.out):
             folder.mkdir()
         shutil.copy2(HARNESS, self.harness / "harness.py")
+        shutil.copy2(PROTOCOL, self.harness / "protocol.py")
         shutil.copyfile(submission, self.work / _safe_name(submission.name))
 
     def hand_over(self) -> None:
@@ -159,7 +163,7 @@ class JobFolder:
 
     def reset_out(self) -> None:
         """Keep finished probe results; drop the journal of the last attempt."""
-        journal = self.out / "progress.jsonl"
+        journal = self.out / protocol.JOURNAL_FILE
         if journal.exists():
             journal.unlink()
 
@@ -206,15 +210,18 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
             "--inh-caps=-all", "--"] if root else []
     if not use_bwrap:
         return [*rlimits, "--", *drop, *python, str(job.harness / "harness.py"), str(job.in_dir), str(job.out)]
-    # /tmp is a fresh, world-writable tmpfs, as programs (tempfile, caches) expect it to be; its size
-    # is capped because a tmpfs is memory that the monitor of the process tree's RSS does not count.
-    sandbox = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    # The worker sees an allow-list of the file system: the system's programs and libraries, Python
+    # and its packages, and its job folder. Every other file on the machine (the data directory,
+    # ~/.keras/datasets, a course's copy of the datasets, a Gradescope bundle's source folder, the
+    # grader's own code) does not exist for it, wherever it lies.
+    sandbox = ["bwrap", *system_binds(), "--dev", "/dev", "--proc", "/proc",
                "--size", str(SANDBOX_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     for path in python_paths():
-        if Path("/tmp") in path.parents:  # a venv under /tmp stays usable; its folders traversable
-            for folder in reversed([p for p in path.parents if Path("/tmp") in p.parents]):
-                sandbox += ["--perms", "0755", "--dir", str(folder)]
-            sandbox += ["--ro-bind", str(path), str(path)]
+        # bubblewrap would make the folders leading to it private to root: the worker's user must
+        # pass through them (/root/.pyenv/..., a checkout's .venv, a venv under /tmp).
+        for folder in reversed([p for p in path.parents if p != Path("/")]):
+            sandbox += ["--perms", "0755", "--dir", str(folder)]
+        sandbox += ["--ro-bind", str(path), str(path)]
     for path in hideable(hidden):  # after the binds above, so what lies inside them is hidden too
         sandbox += ["--tmpfs", str(path)]
     sandbox += ["--ro-bind", str(job.harness), "/tmp/harness", "--ro-bind", str(job.in_dir), "/tmp/in",
@@ -225,19 +232,40 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
     return [*rlimits, "--", *sandbox, "--", *drop, *python, "/tmp/harness/harness.py", "/tmp/in", "/tmp/out"]
 
 
+# What of the system the worker sees (read-only): programs, libraries, their configuration.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+
+
+def system_binds() -> list[str]:
+    """bubblewrap arguments that show SYSTEM_FOLDERS read-only (links such as /bin -> usr/bin as
+    links), and nothing else of the machine."""
+    arguments = []
+    for folder in SYSTEM_FOLDERS:
+        path = Path(folder)
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            arguments += ["--ro-bind", folder, folder]
+    return arguments
+
+
 def python_paths() -> list[Path]:
-    """The folders the worker's Python needs: the venv and the installation it is based on."""
-    return sorted({Path(p).resolve() for p in (sys.prefix, sys.base_prefix)})
+    """The folders the worker's Python needs: the venv and the installation it is based on (outside
+    the system folders, e.g. under ~/.pyenv or /opt)."""
+    paths = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix)}
+    return sorted(p for p in paths if not any(Path(f) == p or Path(f) in p.parents for f in SYSTEM_FOLDERS))
 
 
 def hideable(paths: list[Path]) -> list[Path]:
-    """The folders that can be hidden without hiding Python itself (a venv inside a hidden
-    project folder must stay visible, so such a folder is left alone)."""
+    """The folders to hide that the allow-list would otherwise show (a data folder inside the venv,
+    say), without hiding Python itself: a venv inside a hidden project folder stays visible."""
     needed = [*python_paths(), Path(sys.executable).resolve()]
+    shown = [*needed, *[Path(f) for f in SYSTEM_FOLDERS if Path(f).is_dir() and not Path(f).is_symlink()]]
     chosen = []
     for path in paths:
         path = Path(path).resolve()
-        if path.is_dir() and path != Path("/") and not any(n == path or path in n.parents for n in needed):
+        if (path.is_dir() and path != Path("/") and not any(n == path or path in n.parents for n in needed)
+                and any(s == path or s in path.parents for s in shown)):
             chosen.append(path)
     return chosen
 
@@ -332,11 +360,11 @@ def current_step(journal: Path) -> tuple[str | None, float, bool]:
             continue
         if not isinstance(event, dict):
             continue
-        if event.get("event") == "start" and isinstance(event.get("step"), str):
+        if event.get("event") == protocol.EVENT_START and isinstance(event.get("step"), str):
             step, started = event["step"], time.monotonic()
-        elif event.get("event") == "end":
+        elif event.get("event") == protocol.EVENT_END:
             step = None
-        elif event.get("event") == "done":
+        elif event.get("event") == protocol.EVENT_DONE:
             done = True
     return step, started, done
 
@@ -348,9 +376,9 @@ def step_durations(journal: Path) -> dict[str, float]:
     for line in journal_lines(journal)[-5000:]:
         try:
             event = json.loads(line)
-            if event.get("event") == "start":
+            if event.get("event") == protocol.EVENT_START:
                 starts[event["step"]] = float(event["time"])
-            elif event.get("event") == "end" and event.get("step") in starts:
+            elif event.get("event") == protocol.EVENT_END and event.get("step") in starts:
                 durations[event["step"]] = round(float(event["time"]) - starts[event["step"]], 3)
         except (ValueError, TypeError, KeyError, AttributeError):
             continue
@@ -379,9 +407,9 @@ def scratch_exceeded(folders: list[Path]) -> bool:
 
 
 def step_limit(step: str, limits: Limits, probe_seconds: dict[str, float]) -> float:
-    if step.startswith("cell:"):
+    if step.startswith(protocol.cell_step("")):
         return limits.cell_seconds
-    return probe_seconds.get(step.removeprefix("probe:"), limits.probe_seconds)
+    return probe_seconds.get(step.removeprefix(protocol.probe_step("")), limits.probe_seconds)
 
 
 def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
@@ -392,7 +420,7 @@ def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     output = OutputTail(process.stdout)
     output.start()
-    journal = job.out / "progress.jsonl"
+    journal = job.out / protocol.JOURNAL_FILE
     step_seen, step_started, reason, done_at = None, time.monotonic(), "", None
     while process.poll() is None:
         time.sleep(0.2)
@@ -448,7 +476,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
         run.attempts += 1
         job.reset_out()
         step, why, output = run_attempt(command, env, job, limits, probe_seconds, deadline)
-        run.step_seconds.update(step_durations(job.out / "progress.jsonl"))
+        run.step_seconds.update(step_durations(job.out / protocol.JOURNAL_FILE))
         tail += output.tail
         run.output_bytes += output.total
         if why == "finished":
@@ -473,7 +501,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
 def _skip_next_time(spec_path: Path, out_dir: Path, crashed: list[str]) -> None:
     """Skip the crashed steps and the probes already answered when the worker starts again."""
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    answered = [f"probe:{p['id']}" for p in spec["probes"]
-                if (out_dir / "probes" / p["id"] / "result.json").exists()]
+    answered = [protocol.probe_step(p["id"]) for p in spec["probes"]
+                if (out_dir / protocol.PROBES_DIR / p["id"] / protocol.RESULT_FILE).exists()]
     spec["skip"] = sorted(set(crashed) | set(answered))
     spec_path.write_text(json.dumps(spec), encoding="utf-8")

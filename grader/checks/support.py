@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from grader import protocol
 from grader.artifacts import ArtifactError, ModelArtifact, ProbeResult, WorkerArtifacts
 from grader.probes import ProbePlan
-from grader.results import Feedback, Text
+from grader.results import TAMPERING, Feedback, IntegrityFlag, Text
 from grader.rubric import Rubric
+from grader.training import CompileSettings, TrainingRefused, compile_settings
 
 
 @dataclass
@@ -19,12 +21,24 @@ class CheckContext:
     artifacts: WorkerArtifacts
     rubric: Rubric
     measured: dict[str, str] = field(default_factory=dict)  # check id -> value, shown with the verdict
+    flags: list[IntegrityFlag] = field(default_factory=list)
+    current_check: str = ""  # set by grader.score before each check runs
+    memo: dict = field(default_factory=dict)  # computations several checks share (replays)
 
     def probe(self, probe_id: str) -> ProbeResult:
-        return self.artifacts.probes.get(probe_id, ProbeResult("crashed", error_type="not run"))
+        return self.artifacts.probes.get(probe_id, ProbeResult(protocol.STATUS_CRASHED, error_type="not run"))
 
     def input(self, name: str) -> np.ndarray:
         return self.plan.inputs[name]
+
+    def flag(self, kind: str, detail: str) -> None:
+        """Record an integrity finding against the running check (its points are then void)."""
+        for index, known in enumerate(self.flags):
+            if known.kind == kind and known.detail == detail:
+                if self.current_check not in known.checks:
+                    self.flags[index] = IntegrityFlag(kind, (*known.checks, self.current_check), detail)
+                return
+        self.flags.append(IntegrityFlag(kind, (self.current_check,), detail))
 
 
 class CheckFailed(Exception):
@@ -54,27 +68,41 @@ CRASH_REASONS = {
 }
 
 
+FLAGGED = Feedback(
+    expected=Text("採点用の記録が改ざんされていないこと", "the grader's records left as they were"),
+    got="the grader's records of this check were altered or do not match what it recomputed",
+    hint=Text("この提出物は講師の確認対象になりました。", "This submission was flagged for your instructor's review."))
+
+
+def flagged(ctx: CheckContext, kind: str, detail: str) -> None:
+    """Record an integrity finding and fail the running check."""
+    ctx.flag(kind, detail)
+    raise CheckFailed(FLAGGED)
+
+
 def value_of(ctx: CheckContext, probe_id: str, function: str) -> Any:
     """The value a probe returned, or a failure that says why there is none."""
     result = ctx.probe(probe_id)
-    if result.status == "ok":
+    if result.tampering:
+        flagged(ctx, TAMPERING, f"{probe_id}: " + "; ".join(result.tampering))
+    if result.status == protocol.STATUS_OK:
         return result.value
-    if result.status == "missing":
+    if result.status == protocol.STATUS_MISSING:
         fail(Text(f"関数 {function} が定義されていること", f"a function named {function}"),
              f"{function} is not defined",
              Text("関数名とシグネチャが課題の仕様どおりか確認してください。",
                   "Check that the function name and signature match the assignment's contract."))
-    if result.status == "error" and result.error_type == "NotImplementedError":
+    if result.status == protocol.STATUS_ERROR and result.error_type == "NotImplementedError":
         fail(Text(f"{function} が実装されていること", f"{function} to be implemented"),
              f"{function} raised NotImplementedError",
              Text(f"{function} のスタブ（raise NotImplementedError）を実装に置き換えてください。",
                   f"Replace the stub (raise NotImplementedError) of {function} with your implementation."))
-    if result.status == "error":
+    if result.status == protocol.STATUS_ERROR:
         fail(Text(f"{function} がエラーなく終わること", f"{function} to run without an error"),
              f"{result.error_type}: {result.error_message}",
              Text("エラーメッセージを読み、課題の入力（形状・dtype）で関数を試してください。",
                   "Read the error message and try the function on inputs of the contract's shapes and dtypes."))
-    if result.status == "crashed":
+    if result.status == protocol.STATUS_CRASHED:
         reason = CRASH_REASONS.get(result.error_type)
         fail(Text(f"{function} が制限内で終わること", f"{function} to finish within the limits"),
              reason.en if reason else f"the worker process ended ({result.error_type})",
@@ -87,16 +115,27 @@ def value_of(ctx: CheckContext, probe_id: str, function: str) -> Any:
 
 
 def call_outcomes(ctx: CheckContext, probe_id: str, function: str) -> list[dict]:
-    """The outcome of each call of a `calls` probe; a NotImplementedError anywhere fails at once."""
+    """The outcome of each call of a probe, in the order of the calls; a NotImplementedError anywhere
+    fails at once. An outcome missing, extra or out of place is never a pass: the harness writes one
+    per call, so anything else means its result was rewritten inside the worker."""
     outcomes = value_of(ctx, probe_id, function)
+    calls = ctx.plan.probe(probe_id).get("calls", [])
     if not isinstance(outcomes, list) or not all(isinstance(o, dict) for o in outcomes):
-        fail(Text("呼び出しごとの結果", "one outcome per call"), "malformed probe result",
-             Text("", ""))
+        flagged(ctx, TAMPERING, f"{probe_id}: the result is not a list of call outcomes")
+    if [o.get(protocol.OUTCOME_CALL) for o in outcomes] != list(range(len(calls))):
+        flagged(ctx, TAMPERING, f"{probe_id}: {len(outcomes)} outcomes for {len(calls)} calls, "
+                                f"indices {[o.get(protocol.OUTCOME_CALL) for o in outcomes][:10]}")
     for outcome in outcomes:
         if outcome.get("raised") == "NotImplementedError":
-            ctx.artifacts.probes[probe_id] = ProbeResult("error", error_type="NotImplementedError")
+            ctx.artifacts.probes[probe_id] = ProbeResult(protocol.STATUS_ERROR, error_type="NotImplementedError")
             value_of(ctx, probe_id, function)
     return outcomes
+
+
+def calls_with_outcomes(ctx: CheckContext, probe_id: str, function: str) -> list[tuple[dict, list, dict]]:
+    """Each call of a probe as (outcome, args, kwargs): what the worker was given, what came back."""
+    outcomes = call_outcomes(ctx, probe_id, function)
+    return [(outcome, args, kwargs) for outcome, (args, kwargs) in zip(outcomes, ctx.plan.calls(probe_id))]
 
 
 def returned(outcome: dict, function: str, description: str) -> Any:
@@ -139,3 +178,24 @@ def built_model(value: Any, function: str):
 
 def shape_text(shape) -> str:
     return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+
+
+def compile_settings_of(ctx: CheckContext, artifact: ModelArtifact, function: str) -> CompileSettings:
+    """The validated compile settings of an exported model, cross-checked with the optimizer and loss
+    the model held: the two disagree only when something edited the model after compile."""
+    try:
+        settings = compile_settings(artifact.compile)
+    except TrainingRefused as exc:
+        fail(Text(f"{function} が標準の設定で compile 済みのモデルを返すこと",
+                  f"{function} to return a model compiled with built-in settings"), str(exc),
+             Text("model.compile(optimizer='adam', loss='...', metrics=['accuracy']) を呼んでから return してください。",
+                  "Call model.compile(optimizer='adam', loss='...', metrics=['accuracy']) before returning the model."))
+    held = artifact.compiled_objects
+    try:
+        held_loss = compile_settings({"optimizer": settings.optimizer, "loss": held.get("loss")}).loss
+    except TrainingRefused:
+        held_loss = str(held.get("loss"))
+    if held and (held.get("optimizer") != settings.optimizer["class_name"] or held_loss != settings.loss):
+        flagged(ctx, TAMPERING, f"{function}: compiled with {settings.optimizer['class_name']}/{settings.loss}, "
+                                f"but the model holds {held.get('optimizer')}/{held.get('loss')}")
+    return settings

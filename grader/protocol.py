@@ -1,0 +1,123 @@
+"""The grader <-> worker protocol, defined once.
+
+Both sides import this module: the grader as `grader.protocol`, the worker's harness as `protocol`
+(it is copied next to `harness.py` into the job folder, and must therefore import nothing but the
+standard library). It holds every name, status, kind and limit the two sides must agree on, and the
+probe model both sides build, so that a change here changes both.
+
+Layout of a job folder (paths relative to it):
+
+    harness/harness.py, harness/protocol.py   the worker's code (read-only)
+    in/spec.json                               the plan: cells, probes, budget, seed, limits, skip
+    in/<name>.npy, in/data/<dataset>.npz       probe inputs, the notebook's data subsets
+    out/progress.jsonl                         journal: one event per line (see EVENT_*)
+    out/cells.json                             errors of the notebook's cells
+    out/probes/<probe id>/result.json          one probe's result, plus the files it refers to
+    out/notebook_figure_<n>.png                figures the notebook showed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# ---------------------------------------------------------------- file names
+SPEC_FILE = "spec.json"
+JOURNAL_FILE = "progress.jsonl"
+CELLS_FILE = "cells.json"
+PROBES_DIR = "probes"
+RESULT_FILE = "result.json"
+DATA_DIR = "data"
+NOTEBOOK_FIGURE = "notebook_figure_{}.png"
+MAX_NOTEBOOK_FIGURES = 8
+# Names of the files a result refers to: v<n>.npy, v<n>.png, v<n>.json, v<n>.weights.npz.
+VALUE_FILE = re.compile(r"^v\d{1,6}(\.npy|\.png|\.json|\.weights\.npz)?$")
+
+# ---------------------------------------------------------------- journal
+EVENT_START = "start"
+EVENT_END = "end"
+EVENT_DONE = "done"
+STEP_DONE = "done"
+
+
+def cell_step(index: int) -> str:
+    return f"cell:{index}"
+
+
+def probe_step(probe_id: str) -> str:
+    return f"probe:{probe_id}"
+
+
+# ---------------------------------------------------------------- probes
+# Statuses the worker writes; the grader adds CRASHED (the worker died in it) and INVALID.
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+STATUS_MISSING = "missing"
+WORKER_STATUSES = (STATUS_OK, STATUS_ERROR, STATUS_MISSING)
+STATUS_CRASHED = "crashed"
+STATUS_INVALID = "invalid"
+
+# Kinds of probe (the harness has one method `probe_<kind>` per kind).
+PROBE_CALLS = "calls"                    # call a contract function once per input set
+PROBE_ATTRIBUTE = "attribute"            # read a module-level name (CLASS_NAMES)
+PROBE_TRAIN_MODEL = "train_model"        # train_model on the probe model, fits recorded
+PROBE_CROSS_VALIDATE = "cross_validate"  # cross_validate with a counting build_fn, fits recorded
+
+# Outcome of one call of a `calls` probe: {"call": i, "returned": value, "mutated_args": [...]}
+# or {"call": i, "raised": name, "mro": [...], "message": text}. The grader matches outcomes to
+# calls by the index, and a missing, extra or reordered outcome fails the check.
+OUTCOME_CALL = "call"
+
+# ---------------------------------------------------------------- values
+# Kinds of an encoded value (harness `Exporter.encode` writes them, `grader.artifacts` reads them).
+KIND_JSON = "json"          # None, bool, int, float, str
+KIND_SCALAR = "scalar"      # a numpy scalar
+KIND_NDARRAY = "ndarray"    # a plain .npy file
+KIND_SEQ = "seq"            # list or tuple
+KIND_DICT = "dict"          # string keys
+KIND_HISTORY = "history"    # keras.callbacks.History (its .history dict)
+KIND_MODEL = "model"        # architecture JSON + weights .npz + compile configuration
+KIND_FIGURE = "figure"      # a description of the axes + a PNG
+KIND_OBJECT = "object"      # anything else: its type name only
+VALUE_KINDS = (KIND_JSON, KIND_SCALAR, KIND_NDARRAY, KIND_SEQ, KIND_DICT, KIND_HISTORY, KIND_MODEL,
+               KIND_FIGURE, KIND_OBJECT)
+
+# ---------------------------------------------------------------- limits
+MAX_SEQUENCE_ITEMS = 10_000      # items of a list, tuple or dict the worker encodes
+MAX_DEPTH = 6                    # nesting the worker encodes (the grader accepts MAX_DEPTH + 2)
+MAX_LINE_POINTS = 2_000          # points of one plotted line
+MAX_IMAGE_VALUES = 4_096         # values of one shown image exported with a figure
+MAX_JSON_BYTES = 20 * 1024 * 1024
+MAX_ARRAY_BYTES = 200 * 1024 * 1024
+MAX_PNG_BYTES = 2 * 1024 * 1024
+# A trained model depends on how many threads split each operation: measured on the reference CIFAR
+# model, 1, 2 and 4 intra-op threads give three different models. Fixing the count makes a grade the
+# same on a 2-core laptop, a 64-core server, under CPU affinity or in a CPU-quota container.
+TRAINING_THREADS = 2
+
+# ---------------------------------------------------------------- the probe model
+# train_model and cross_validate are called on a small model the grader specifies completely
+# (architecture, initial weights, compile settings), so that the grader can replay every recorded
+# fit itself and compare the weights it gets with the weights the worker reports.
+PROBE_MODEL_UNITS = 8
+
+
+def build_probe_model(keras, input_shape: tuple, num_classes: int, weights: list):
+    """The probe model: Flatten -> Dense(8, relu) -> Dense(num_classes, softmax), with `weights`,
+    compiled with adam and the sparse loss, eagerly (the same on both sides of the protocol)."""
+    model = keras.Sequential([keras.Input(shape=tuple(input_shape)), keras.layers.Flatten(),
+                              keras.layers.Dense(PROBE_MODEL_UNITS, activation="relu"),
+                              keras.layers.Dense(num_classes, activation="softmax")])
+    model.set_weights(weights)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  run_eagerly=True)
+    return model
+
+
+def weights_digest(arrays) -> str:
+    """A digest of a model's weights (a list of numpy arrays), the same on both sides."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(str(array.dtype).encode() + str(tuple(array.shape)).encode())
+        digest.update(array.tobytes(order="C"))
+    return digest.hexdigest()[:24]

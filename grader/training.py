@@ -1,0 +1,275 @@
+"""Training done by the grader itself, in its own process, on models it rebuilt from data.
+
+Two uses, both so that a verdict rests on what the grader computed rather than on what the
+worker (where student code runs) reports:
+
+* accuracy: the grader compiles a fresh copy of the submission's architecture with the submission's
+  compile configuration (validated against allow-lists), initialises it with its own secret seed,
+  trains it under the rubric's budget and measures it on held-out data the worker never saw.
+  A result close to the threshold is measured again with further seeds and decided on the mean.
+* replay: every `fit` the worker recorded during the train_model and cross_validate probes ran on
+  the probe model, whose initial weights the grader chose; the grader repeats each recorded fit
+  (same rows, epochs, batch size, no shuffling) and believes the record only when it arrives at the
+  weights the worker reported.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader import protocol
+
+# Before TensorFlow starts (it reads these once): the same thread pools as the worker, so that the
+# grader's training is the same on every machine (see protocol.TRAINING_THREADS).
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(protocol.TRAINING_THREADS))
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+# What a model may cost the grader to train: far above any model of the chapter (the reference
+# CIFAR-10 model has 282,250 parameters and about 6 million multiply-adds per image).
+MAX_PARAMETERS = 5_000_000
+MAX_MULTIPLY_ADDS = 300_000_000
+REPLAY_RTOL = 1e-4
+REPLAY_ATOL = 1e-5
+HISTORY_ATOL = 1e-4
+
+OPTIMIZERS = {"Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"}
+SCHEDULES = {"ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay",
+             "CosineDecay", "CosineDecayRestarts"}
+LOSS_CLASSES = {"CategoricalCrossentropy": "categorical_crossentropy",
+                "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+                "BinaryCrossentropy": "binary_crossentropy", "MeanSquaredError": "mean_squared_error",
+                "MeanAbsoluteError": "mean_absolute_error", "KLDivergence": "kl_divergence",
+                "CategoricalHinge": "categorical_hinge", "Hinge": "hinge", "Poisson": "poisson"}
+LOSS_NAMES = set(LOSS_CLASSES.values()) | {"mse", "mae", "categorical_focal_crossentropy", "squared_hinge",
+                                           "binary_focal_crossentropy", "kld", "log_cosh", "huber"}
+
+
+class TrainingRefused(Exception):
+    """The grader will not compile or train this model; str() says why (for the student)."""
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """The settings a model was compiled with, validated: what the compile checks read and what the
+    grader's own training uses."""
+
+    optimizer: dict          # {"class_name": ..., "config": {...}} of a built-in optimizer
+    loss: str                # canonical name, e.g. "categorical_crossentropy"
+    from_logits: bool
+    metrics: tuple[str, ...]
+
+    @property
+    def optimizer_name(self) -> str:
+        return str(self.optimizer["class_name"]).lower()
+
+    @property
+    def sparse_labels(self) -> bool:
+        return self.loss.startswith("sparse")
+
+
+def pin_threads() -> None:
+    """Pin TensorFlow's pools in this process, if it has not started them yet (else the environment
+    variables set on import of this module already did)."""
+    import tensorflow as tf
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(protocol.TRAINING_THREADS)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
+# ------------------------------------------------------------------ compile settings
+def compile_settings(config) -> CompileSettings:
+    """Validate the compile configuration a model exported (Keras' get_compile_config())."""
+    if not isinstance(config, dict):
+        raise TrainingRefused("the model is not compiled (call model.compile(...) before returning it)")
+    return CompileSettings(optimizer=_optimizer(config.get("optimizer")), loss=_loss(config.get("loss")),
+                           from_logits=_from_logits(config.get("loss")), metrics=_metrics(config.get("metrics")))
+
+
+def _optimizer(value) -> dict:
+    if isinstance(value, str):
+        matches = [name for name in OPTIMIZERS if name.lower() == value.lower()]
+        if not matches:
+            raise TrainingRefused(f"optimizer {value[:40]!r} is not a built-in Keras optimizer")
+        return {"class_name": matches[0], "config": {}}
+    if not isinstance(value, dict) or value.get("class_name") not in OPTIMIZERS \
+            or value.get("module") not in ("keras.optimizers", None):
+        raise TrainingRefused("the optimizer is not a built-in Keras optimizer")
+    config = value.get("config") if isinstance(value.get("config"), dict) else {}
+    clean = {}
+    for key, item in config.items():
+        if key == "learning_rate" and isinstance(item, dict):
+            clean[key] = _schedule(item)
+        elif isinstance(item, (bool, int, float, str, type(None))):
+            clean[str(key)] = item
+        else:
+            raise TrainingRefused(f"optimizer setting {str(key)[:30]!r} is not a plain value")
+    return {"class_name": value["class_name"], "config": clean}
+
+
+def _schedule(value: dict) -> dict:
+    if value.get("class_name") not in SCHEDULES or value.get("module") not in ("keras.optimizers.schedules", None):
+        raise TrainingRefused("the learning-rate schedule is not a built-in Keras schedule")
+    config = value.get("config") if isinstance(value.get("config"), dict) else {}
+    if not all(isinstance(v, (bool, int, float, str, type(None), list)) for v in config.values()):
+        raise TrainingRefused("the learning-rate schedule has settings that are not plain values")
+    return {"module": "keras.optimizers.schedules", "class_name": value["class_name"], "config": config,
+            "registered_name": None}
+
+
+def _loss(value) -> str:
+    if isinstance(value, str) and value.lower() in LOSS_NAMES:
+        return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "kld": "kl_divergence"}.get(
+            value.lower(), value.lower())
+    if isinstance(value, dict) and value.get("class_name") in LOSS_CLASSES \
+            and value.get("module") in ("keras.losses", None):
+        return LOSS_CLASSES[value["class_name"]]
+    if isinstance(value, dict) and value.get("class_name") == "function" \
+            and value.get("module") in ("keras.losses", "keras.src.losses.losses") \
+            and str(value.get("config")) in LOSS_NAMES:
+        return str(value["config"])
+    shown = value if isinstance(value, str) else (value or {}).get("class_name") if isinstance(value, dict) else type(value).__name__
+    raise TrainingRefused(f"loss {str(shown)[:60]!r} is not a built-in Keras loss")
+
+
+def _from_logits(value) -> bool:
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        return bool(value["config"].get("from_logits", False))
+    return False
+
+
+def _metrics(value) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    names = []
+    for item in items[:20]:
+        if isinstance(item, str):
+            names.append(item[:60])
+        elif isinstance(item, dict):
+            config = item.get("config")
+            name = config.get("name") if isinstance(config, dict) else config
+            names.append(str(name or item.get("class_name", ""))[:60])
+    return tuple(names)
+
+
+# ------------------------------------------------------------------ the cost of a model
+def check_cost(model) -> None:
+    """Refuse a model too large for the grader to train within its budget."""
+    parameters = model.count_params()
+    if parameters > MAX_PARAMETERS:
+        raise TrainingRefused(f"the model has {parameters:,} parameters; the grader trains models of at most "
+                              f"{MAX_PARAMETERS:,}")
+    work = multiply_adds(model)
+    if work > MAX_MULTIPLY_ADDS:
+        raise TrainingRefused(f"the model needs about {work:,} multiply-adds per image; the grader trains models "
+                              f"of at most {MAX_MULTIPLY_ADDS:,}")
+
+
+def multiply_adds(model) -> int:
+    """Multiply-adds of one forward pass of one sample, from the layers' shapes (Conv2D and Dense)."""
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            out_h, out_w = layer.output.shape[1], layer.output.shape[2]
+            kernel = layer.kernel.shape
+            total += int(out_h) * int(out_w) * int(np.prod(kernel))
+        elif kind == "Dense":
+            positions = int(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1
+            total += positions * int(np.prod(layer.kernel.shape))
+    return total
+
+
+# ------------------------------------------------------------------ accuracy
+def fresh_model(architecture: dict, settings: CompileSettings, seed: int):
+    """The submission's architecture with new weights from the grader's seed, compiled with its
+    validated settings. The architecture must already have passed the artifact allow-list."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    model = keras.saving.deserialize_keras_object(architecture, safe_mode=True)
+    check_cost(model)
+    optimizer = keras.optimizers.deserialize(
+        {"module": "keras.optimizers", "class_name": settings.optimizer["class_name"],
+         "config": settings.optimizer["config"], "registered_name": None})
+    loss = keras.losses.get(settings.loss)
+    if settings.from_logits:
+        loss = {"categorical_crossentropy": keras.losses.CategoricalCrossentropy(from_logits=True),
+                "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                "binary_crossentropy": keras.losses.BinaryCrossentropy(from_logits=True)}.get(settings.loss, loss)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return model
+
+
+def trained_accuracy(architecture: dict, settings: CompileSettings, train: tuple[np.ndarray, np.ndarray],
+                     test: tuple[np.ndarray, np.ndarray], budget: dict, seed: int) -> float:
+    """Accuracy on `test` of the architecture trained by the grader on `train` (already scaled)."""
+    x_train, y_train = train
+    model = fresh_model(architecture, settings, seed)
+    classes = int(model.output_shape[-1])
+    labels = y_train if settings.sparse_labels else np.eye(classes, dtype="float32")[y_train]
+    model.fit(x_train, labels, epochs=budget["epochs"], batch_size=budget["batch_size"], shuffle=True, verbose=0)
+    x_test, y_test = test
+    predicted = np.argmax(model.predict(x_test, verbose=0, batch_size=500), axis=1)
+    return float(np.mean(predicted == y_test))
+
+
+def decided_accuracy(measure, seeds: list[int], threshold: float, recheck_within: float) -> list[float]:
+    """Accuracies measured with the first seed, and with every further seed when the first lies
+    within `recheck_within` of the threshold: the verdict is taken on their mean."""
+    accuracies = [measure(seeds[0])]
+    if abs(accuracies[0] - threshold) < recheck_within:
+        accuracies += [measure(seed) for seed in seeds[1:]]
+    return accuracies
+
+
+# ------------------------------------------------------------------ replay of recorded fits
+@dataclass
+class Replay:
+    """The grader's repetition of one recorded fit."""
+
+    weights: list[np.ndarray]
+    history: dict[str, list[float]]
+
+
+def replay_fit(model_spec: dict, start_weights: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+               record: dict) -> Replay:
+    """Repeat a recorded fit of the probe model: the recorded rows (scaled as recorded), epochs and
+    batch size, in order, from `start_weights`."""
+    import keras
+    train_rows, val_rows = list(record["train_rows"]), list(record["val_rows"])
+    scale, shift = record["scale"]
+    inputs = x.astype(np.float64) * scale + shift
+    model = protocol.build_probe_model(keras, tuple(model_spec["input_shape"]), model_spec["num_classes"],
+                                       [np.array(w) for w in start_weights])
+    validation = (inputs[val_rows].astype("float32"), y[val_rows]) if val_rows else None
+    history = model.fit(inputs[train_rows].astype("float32"), y[train_rows], epochs=int(record["epochs"]),
+                        batch_size=record["batch_size"], shuffle=False, validation_data=validation, verbose=0)
+    return Replay([np.array(w) for w in model.get_weights()],
+                  {k: [float(v) for v in values] for k, values in history.history.items()})
+
+
+def same_weights(first: list[np.ndarray], second: list) -> bool:
+    """Whether two weight lists agree up to the rounding of another thread count or CPU."""
+    if not isinstance(second, list) or len(first) != len(second):
+        return False
+    return all(isinstance(b, np.ndarray) and a.shape == b.shape
+               and bool(np.allclose(a, b, rtol=REPLAY_RTOL, atol=REPLAY_ATOL)) for a, b in zip(first, second))
+
+
+def same_history(replayed: dict[str, list[float]], reported, metrics=("loss", "val_loss", "accuracy", "val_accuracy")) -> bool:
+    """Whether a reported History.history holds the replay's values for every metric both have."""
+    if not isinstance(reported, dict):
+        return False
+    for metric in metrics:
+        if metric not in replayed:
+            continue
+        try:
+            values = np.asarray(reported.get(metric), dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            return False
+        if values.shape != (len(replayed[metric]),) or not np.allclose(values, replayed[metric], atol=HISTORY_ATOL):
+            return False
+    return True
