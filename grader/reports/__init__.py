@@ -7,11 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 
-from grader.results import GradeResult
+from grader.results import GradeResult, IntegrityFlag
+
+
+def student_integrity(result: GradeResult, visible_checks: set[str]) -> list[IntegrityFlag]:
+    """What a student may know of the integrity flags: one flag, no kind, no detail.
+
+    The student learns that the submission is flagged and which of the checks they can see it
+    concerns, not what the grader looked at nor how many findings there were: that would teach the
+    next submission what to avoid.
+    """
+    if not result.integrity:
+        return []
+    checks = dict.fromkeys(check for flag in result.integrity for check in flag.checks if check in visible_checks)
+    return [IntegrityFlag(kind="", checks=tuple(checks), detail="")]
 
 
 def for_students(result: GradeResult) -> GradeResult:
-    """The student view: only "visible" checks, score and max_score over those, no worker output.
+    """The student view: only "visible" checks, score and max_score over those, no worker output,
+    integrity flags reduced to `student_integrity`.
 
     Cell errors, deliverables, figures and the reason stay: they describe the student's own notebook.
     """
@@ -22,6 +36,7 @@ def for_students(result: GradeResult) -> GradeResult:
         score=sum(check.points for check in visible),
         max_score=sum(check.max_points for check in visible),
         worker_output_tail="",
+        integrity=student_integrity(result, {check.id for check in visible}),
         # Fresh lists, so that editing the student view never changes the instructor's result.
         deliverables=list(result.deliverables),
         cell_errors=list(result.cell_errors),
@@ -31,4 +46,4 @@ def for_students(result: GradeResult) -> GradeResult:
     )
 
 
-__all__ = ["for_students"]
+__all__ = ["for_students", "student_integrity"]

@@ -6,7 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from grader.results import GRADED, GRADER_ERROR, INVALID_SUBMISSION, Text
+from grader.results import (GRADED, GRADER_ERROR, INVALID_SUBMISSION, TAMPERING, UNVERIFIED, IntegrityFlag,
+                            Text)
 
 LANGS = ("ja", "en")
 
@@ -64,6 +65,19 @@ LABELS = {
     "timings": Text(ja="所要時間", en="Timings"),
     "reason": Text(ja="採点できませんでした", en="The submission could not be graded"),
     "worker_output": Text(ja="ワーカー出力（末尾）", en="Worker output (tail)"),
+    "integrity": Text(ja="教員の確認が必要です", en="Flagged for the instructor's review"),
+    "integrity_note": Text(ja="この提出物には教員が確認するためのフラグが付いています。",
+                           en="This submission was flagged for the instructor's review."),
+    "integrity_check_note": Text(ja="この項目には教員が確認するためのフラグが付いています。",
+                                 en="This check was flagged for the instructor's review."),
+    "integrity_checks": Text(ja="対象の項目", en="Checks affected"),
+    "integrity_detail": Text(ja="詳細（英語）", en="Detail"),
+}
+
+# What each kind of integrity flag means, for the instructor (students never see the kind).
+INTEGRITY_KIND_LABELS = {
+    TAMPERING: Text(ja="採点の計測・記録の改ざん", en="tampering with the grader's instruments or records"),
+    UNVERIFIED: Text(ja="採点システムが確認できない結果", en="a result the grader could not confirm"),
 }
 
 
@@ -94,6 +108,23 @@ def status_label(status: str) -> Text:
 def deliverable_label(status: str) -> Text:
     """The translated label of a deliverable status (an unknown one is shown as is)."""
     return DELIVERABLE_LABELS.get(status, Text(ja=status, en=status))
+
+
+def integrity_kind_label(kind: str) -> Text | None:
+    """The translated meaning of a flag's kind; None for the student view's flag, which has no kind."""
+    if not kind:
+        return None
+    return INTEGRITY_KIND_LABELS.get(kind, Text(ja=kind, en=kind))
+
+
+def integrity_summary(flag: IntegrityFlag) -> str:
+    """One flag in one line of English, for gradebooks: "tampering [check_a, check_b]: detail".
+
+    The detail may quote the submission: writers still clean and quote the line.
+    """
+    kind = flag.kind or "flagged"
+    checks = f" [{', '.join(flag.checks)}]" if flag.checks else ""
+    return f"{kind}{checks}: {flag.detail}" if flag.detail else f"{kind}{checks}"
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

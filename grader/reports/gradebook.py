@@ -14,8 +14,15 @@ Formats, as the LMS importers read them:
   are required; ``Feedback comments`` is imported when the comments feedback plugin is on. The column
   names are Moodle's English strings: import with the site language English.
 
-Every cell a student controls (names, ids, file names, messages) is neutralised against formula
-injection: a cell starting with = + - @ (or tab / carriage return) gets a leading apostrophe.
+Every cell a student controls (names, ids, file names, messages) is made safe by `csv_safe`: control
+and invisible format characters become visible escapes, the cell stays on one line, and a cell
+starting with = + - @ (or their full-width forms, which a Japanese spreadsheet may accept too) gets a
+leading apostrophe so that no spreadsheet runs it as a formula.
+
+Integrity flags: grades.csv has an ``integrity`` column (empty when there is none); the Moodle
+worksheet an ``Autograder integrity flag`` column (its importer reads only the columns it knows and
+ignores the others), and its feedback comment says the submission is flagged, without the detail.
+The Canvas file gets none: Canvas takes every column after ``Section`` for an assignment.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.lms import Submission
+from grader.reports.common import LABELS, integrity_summary
+from grader.reports.safe_text import clean_line
 from grader.results import GRADED, GRADER_ERROR, GradeResult
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 LMS_ID_COLUMNS = {
     "plain": (),
@@ -44,7 +53,7 @@ LMS_ID_COLUMNS = {
 CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
                   "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
-                  "Feedback comments")
+                  "Feedback comments", "Autograder integrity flag")
 MOODLE_PARTICIPANT_PREFIX = "Participant "
 
 
@@ -60,9 +69,14 @@ class GradebookEntry:
 
 # ---------------------------------------------------------------------------------- cells
 def csv_safe(value: object) -> str:
-    """`value` as a CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
+    """`value` as a one-line CSV cell, without control characters, that no spreadsheet runs as a formula."""
+    text = clean_line(value)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def integrity_cell(result: GradeResult) -> str:
+    """The integrity flags of `result` as one cell ("" when there is none), for the instructor."""
+    return csv_safe("; ".join(integrity_summary(flag) for flag in result.integrity))
 
 
 def fmt_number(value: float) -> str:
@@ -92,7 +106,7 @@ def _write_rows(path: Path, rows: Iterable[Sequence[str]], *, bom: bool) -> None
 # ---------------------------------------------------------------------------------- grades.csv
 def grades_csv_header(layout: str, check_ids: Sequence[str]) -> list[str]:
     return ["student_id", "name", *LMS_ID_COLUMNS[layout], "late", "status", "total", "max_total",
-            *check_ids, "reason", "reason_ja", "file", "sha256"]
+            *check_ids, "reason", "reason_ja", "integrity", "file", "sha256"]
 
 
 def grades_csv_row(entry: GradebookEntry, layout: str, check_ids: Sequence[str]) -> list[str]:
@@ -103,8 +117,8 @@ def grades_csv_row(entry: GradebookEntry, layout: str, check_ids: Sequence[str])
             "yes" if submission.late else "no", result.status, fmt_number(result.score),
             fmt_number(result.max_score),
             *(fmt_number(points[check_id]) if check_id in points else "" for check_id in check_ids),
-            csv_safe(_reason(result, "en")), csv_safe(_reason(result, "ja")), csv_safe(entry.file),
-            result.sha256]
+            csv_safe(_reason(result, "en")), csv_safe(_reason(result, "ja")), integrity_cell(result),
+            csv_safe(entry.file), result.sha256]
 
 
 def write_grades_csv(path: Path, entries: Sequence[GradebookEntry], layout: str,
@@ -161,7 +175,8 @@ def write_moodle_csv(path: Path, entries: Sequence[GradebookEntry], max_grade: f
         rows.append([csv_safe(moodle_identifier(submission)), csv_safe(submission.name),
                      "",  # email: not in a Moodle download; the import ignores the column
                      result.status, _lms_score(result), fmt_number(max_grade), "Yes", "",
-                     _moodle_time(entry.graded_at), csv_safe(moodle_feedback_comment(result))])
+                     _moodle_time(entry.graded_at), csv_safe(moodle_feedback_comment(result)),
+                     integrity_cell(result)])
     _write_rows(path, rows, bom=False)
     return path
 
@@ -180,4 +195,7 @@ def moodle_feedback_comment(result: GradeResult) -> str:
             text += " 不合格 / Failed: " + ", ".join(failed) + "."
     else:
         text = f"{_reason(result, 'ja')} / {_reason(result, 'en')}".strip(" /")
+    if result.integrity:  # the students read this comment: that it is flagged, not why
+        note = LABELS["integrity_note"]
+        text += f" {note.ja} / {note.en}"
     return html.escape(text)

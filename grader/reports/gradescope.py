@@ -8,7 +8,12 @@ sum of the tests), "output", "output_format", "test_output_format", "test_name_f
 "after_published".
 
 The top-level output defaults to "simple_format", which Gradescope renders as (sanitised) HTML; all
-outputs here carry student-controlled text, so every format is set to "text" explicitly.
+outputs here carry student-controlled text, so every format is set to "text" explicitly, and every
+string is cleaned of control and invisible format characters (`safe_text.clean`).
+
+Students see the top-level output and the visible tests. An integrity flag shows there only as "flagged
+for the instructor's review" (top-level, and in the output of each check it concerns); its kind and
+detail go to one extra test of 0 points that is always hidden, which only instructors see.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import json
 import os
 from typing import Any
 
-from grader.reports.common import LABELS, atomic_write_text, check_lang, deliverable_label, status_label
-from grader.results import GRADED, CheckResult, GradeResult
+from grader.reports.common import (LABELS, atomic_write_text, check_lang, deliverable_label, integrity_kind_label,
+                                   status_label)
+from grader.reports.safe_text import clean, clean_line
+from grader.results import GRADED, CheckResult, GradeResult, IntegrityFlag
 
 GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -53,16 +60,54 @@ def _feedback_text(check: CheckResult, result: GradeResult, lang: str) -> str:
     return "\n\n".join(blocks)
 
 
+def _bilingual(key: str) -> str:
+    return f"{LABELS[key].ja} / {LABELS[key].en}"
+
+
+def _indented(text: str, prefix: str = "    ") -> str:
+    """`text` with every line after the first indented by `prefix`."""
+    return clean(text).replace("\n", "\n" + prefix)
+
+
+def _flagged_checks(result: GradeResult) -> set[str]:
+    return {check for flag in result.integrity for check in flag.checks}
+
+
 def _test(check: CheckResult, result: GradeResult) -> dict[str, Any]:
     """One Gradescope test for one rubric check; its output in Japanese, then in English."""
     output = _feedback_text(check, result, "ja") + "\n\n---\n\n" + _feedback_text(check, result, "en")
+    if check.id in _flagged_checks(result):
+        output = f"⚠ {_bilingual('integrity_check_note')}\n\n{output}"
     return {
-        "name": _test_name(check),
+        "name": clean_line(_test_name(check)),
         "score": check.points,
         "max_score": check.max_points,
         "status": "passed" if check.passed else "failed",
-        "output": output,
+        "output": clean(output),
         "visibility": _visibility(check),
+    }
+
+
+def _integrity_flag_text(flag: IntegrityFlag) -> str:
+    kind = integrity_kind_label(flag.kind)
+    lines = [f"- {kind.ja} / {kind.en}" if kind else "-"]
+    if flag.checks:
+        lines.append(f"  {_bilingual('integrity_checks')}: {', '.join(flag.checks)}")
+    if flag.detail:
+        lines.append(f"  {_bilingual('integrity_detail')}: {flag.detail}")
+    return "\n".join(lines)
+
+
+def _integrity_test(result: GradeResult) -> dict[str, Any]:
+    """The flags in full for the instructor, as a hidden test worth nothing (students never see it)."""
+    output = "\n".join([_bilingual("integrity_note"), *(_integrity_flag_text(flag) for flag in result.integrity)])
+    return {
+        "name": f"{_bilingual('integrity')} (教員のみ / instructor only)",
+        "score": 0,
+        "max_score": 0,
+        "status": "failed",
+        "output": clean(output),
+        "visibility": "hidden",
     }
 
 
@@ -76,8 +121,9 @@ def _summary(result: GradeResult, lang: str) -> str:
         return LABELS[key].in_lang(lang)
 
     other = "en" if lang == "ja" else "ja"
-    lines = [f"{label('submission')}: {result.submission}",
-             f"{label('status')}: {status_label(result.status).in_lang(lang)}"]
+    lines = [f"⚠ {_bilingual('integrity_note')}", ""] if result.integrity else []
+    lines += [f"{label('submission')}: {clean_line(result.submission)}",
+              f"{label('status')}: {status_label(result.status).in_lang(lang)}"]
     if result.status != GRADED:
         lines.append("")
         lines.append(f"{label('reason')}:")
@@ -87,13 +133,15 @@ def _summary(result: GradeResult, lang: str) -> str:
     if result.cell_errors:
         lines.append("")
         lines.append(f"{label('cell_errors')}:")
-        lines.extend(f"  {label('cell')} {e.cell}: {e.error_type}: {e.message}" for e in result.cell_errors)
+        # A message's own lines stay indented under it: they cannot pass for lines of this summary.
+        lines.extend(f"  {label('cell')} {e.cell}: {clean_line(e.error_type)}: {_indented(e.message)}"
+                     for e in result.cell_errors)
     if result.deliverables:
         lines.append("")
         lines.append(f"{label('deliverables')}: {label('deliverables_note')}")
         lines.extend(f"  - {d.title.in_lang(lang)}: {deliverable_label(d.status).in_lang(lang)}"
                      for d in result.deliverables)
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def gradescope_results(result: GradeResult, lang: str = "ja") -> dict[str, Any]:
@@ -107,7 +155,8 @@ def gradescope_results(result: GradeResult, lang: str = "ja") -> dict[str, Any]:
         "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": STDOUT_VISIBILITY,
-        "tests": [_test(check, result) for check in result.checks],
+        "tests": [_test(check, result) for check in result.checks]
+                 + ([_integrity_test(result)] if result.integrity else []),
     }
 
 

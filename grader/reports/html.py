@@ -2,7 +2,9 @@
 
 The page loads nothing: styles are inline and figures are data URIs, so it can be mailed or opened
 offline. Almost every string in a result can come from the student's notebook, so every one goes
-through `html.escape`, and figures are embedded only when they are plain base64 of a PNG.
+through `_e`: control and invisible format characters made visible (`safe_text.clean`: a bidi
+override would reorder what the instructor reads), then `html.escape`. Figures are embedded only
+when they are plain base64 of a PNG.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import re
 from html import escape
 
 from grader.reports.common import (COURSE_TITLE, LABELS, VISIBILITY_LABELS, atomic_write_text, deliverable_label,
-                                   fmt_score, status_label)
-from grader.results import GRADED, CheckResult, Feedback, GradeResult, Text
+                                   fmt_score, integrity_kind_label, status_label)
+from grader.reports.safe_text import clean
+from grader.results import GRADED, CheckResult, Feedback, GradeResult, IntegrityFlag, Text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
@@ -49,6 +52,11 @@ header { display: flex; justify-content: space-between; align-items: flex-start;
 .reason { border: 2px solid var(--ng); background: #ffebe9; border-radius: 6px; padding: 12px 16px;
           margin-top: 20px; }
 .reason h2 { border: none; margin: 0 0 6px; color: var(--ng); }
+.integrity { border: 3px solid var(--ng); background: #ffebe9; border-radius: 6px; padding: 12px 16px;
+             margin: 0 0 20px; }
+.integrity h2 { border: none; margin: 0 0 6px; color: var(--ng); }
+.integrity ul { margin: 8px 0 0; padding-left: 1.2em; }
+.integrity .checks { font-family: monospace; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: var(--bg-soft); font-size: 0.9em; }
@@ -88,9 +96,14 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85em; }
 """
 
 
+def _e(value: str) -> str:
+    """`value` safe as HTML text or attribute: cleaned of control characters, then escaped."""
+    return escape(clean(value))
+
+
 def _bi(text: Text) -> str:
     """Escaped Japanese text followed by its English in grey, for headings and labels."""
-    return f'{escape(text.ja)} <span class="en" lang="en">{escape(text.en)}</span>'
+    return f'{_e(text.ja)} <span class="en" lang="en">{_e(text.en)}</span>'
 
 
 def _label(key: str) -> str:
@@ -99,7 +112,7 @@ def _label(key: str) -> str:
 
 def _plain_label(key: str) -> str:
     """Escaped "日本語 / English", for places that take no markup (the <title>)."""
-    return escape(f"{LABELS[key].ja} / {LABELS[key].en}")
+    return _e(f"{LABELS[key].ja} / {LABELS[key].en}")
 
 
 def png_data_uri(png_base64: str) -> str | None:
@@ -119,10 +132,10 @@ def png_data_uri(png_base64: str) -> str | None:
 
 def _header(result: GradeResult) -> str:
     status_class = "status-ok" if result.status == GRADED else "status-ng"
-    rows = [(LABELS["submission"], escape(result.submission))]
+    rows = [(LABELS["submission"], _e(result.submission))]
     student = " ".join(part for part in (result.student_id, result.student_name) if part)
     if student:
-        rows.append((LABELS["student"], escape(student)))
+        rows.append((LABELS["student"], _e(student)))
     rows.append((LABELS["status"], f'<span class="{status_class}">{_bi(status_label(result.status))}</span>'))
     meta = "".join(f"<dt>{_bi(label)}</dt><dd>{value}</dd>" for label, value in rows)
     score, max_score = fmt_score(result.score, result.max_score).split("/")
@@ -132,7 +145,7 @@ def _header(result: GradeResult) -> str:
 <h1>{_label("report")}</h1>
 <dl class="meta">{meta}</dl>
 </div>
-<div class="score"><span class="value">{escape(score)}</span><span class="max">/{escape(max_score)}</span>
+<div class="score"><span class="value">{_e(score)}</span><span class="max">/{_e(max_score)}</span>
 <span class="caption">{_label("score")}</span></div>
 </header>"""
 
@@ -143,8 +156,35 @@ def _reason(result: GradeResult) -> str:
     reason = result.reason or status_label(result.status)
     return f"""<section class="reason" role="alert">
 <h2>{_label("reason")}</h2>
-<p lang="ja">{escape(reason.ja)}</p>
-<p lang="en" class="en">{escape(reason.en)}</p>
+<p lang="ja">{_e(reason.ja)}</p>
+<p lang="en" class="en">{_e(reason.en)}</p>
+</section>"""
+
+
+def _integrity_flag(flag: IntegrityFlag) -> str:
+    """One flag as a list item: its kind and checks; its detail (instructors only) preformatted."""
+    parts = []
+    kind = integrity_kind_label(flag.kind)
+    if kind is not None:
+        parts.append(f"<b>{_bi(kind)}</b>")
+    if flag.checks:
+        parts.append(f'{_label("integrity_checks")}: <span class="checks">{_e(", ".join(flag.checks))}</span>')
+    if flag.detail:
+        parts.append(f'{_label("integrity_detail")}: <pre lang="en">{_e(flag.detail)}</pre>')
+    return f"<li>{'<br>'.join(parts)}</li>" if parts else ""
+
+
+def _integrity(result: GradeResult) -> str:
+    """The integrity flags in a red box at the top of the page: the score may not mean what it says."""
+    if not result.integrity:
+        return ""
+    note = LABELS["integrity_note"]
+    items = "".join(_integrity_flag(flag) for flag in result.integrity)
+    return f"""<section class="integrity" role="alert">
+<h2>⚠ {_label("integrity")}</h2>
+<p lang="ja">{_e(note.ja)}</p>
+<p lang="en" class="en">{_e(note.en)}</p>
+{f"<ul>{items}</ul>" if items else ""}
 </section>"""
 
 
@@ -156,16 +196,16 @@ def _visibility_tag(check: CheckResult) -> str:
 
 
 def _measured(check: CheckResult) -> str:
-    return f'<span class="measured">{escape(check.measured)}</span>' if check.measured else ""
+    return f'<span class="measured">{_e(check.measured)}</span>' if check.measured else ""
 
 
 def _check_row(check: CheckResult) -> str:
     mark = ('<span class="pass">✓ ' + _label("passed") + "</span>" if check.passed
             else '<span class="fail">✗ ' + _label("failed") + "</span>")
-    return (f'<tr><td class="center">{escape(check.part)}</td>'
-            f'<td>{escape(check.title.ja)}{_visibility_tag(check)}'
-            f'<span class="title-en" lang="en">{escape(check.title.en)}</span>{_measured(check)}</td>'
-            f'<td class="num">{escape(fmt_score(check.points, check.max_points))}</td>'
+    return (f'<tr><td class="center">{_e(check.part)}</td>'
+            f'<td>{_e(check.title.ja)}{_visibility_tag(check)}'
+            f'<span class="title-en" lang="en">{_e(check.title.en)}</span>{_measured(check)}</td>'
+            f'<td class="num">{_e(fmt_score(check.points, check.max_points))}</td>'
             f'<td class="center">{mark}</td></tr>')
 
 
@@ -188,13 +228,13 @@ def _checks(result: GradeResult) -> str:
 def _feedback_items(items: list[Feedback], lang: str) -> str:
     """Expected / got / hint in one language; "got" is the student's value, shown as preformatted text."""
     def row(key: str, value_html: str) -> str:
-        return f"<dt>{escape(LABELS[key].in_lang(lang))}</dt><dd>{value_html}</dd>"
+        return f"<dt>{_e(LABELS[key].in_lang(lang))}</dt><dd>{value_html}</dd>"
 
     parts = []
     for item in items:
-        parts.append(row("expected", escape(item.expected.in_lang(lang)))
-                     + row("got", f"<pre>{escape(item.got)}</pre>")
-                     + row("hint", escape(item.hint.in_lang(lang))))
+        parts.append(row("expected", _e(item.expected.in_lang(lang)))
+                     + row("got", f"<pre>{_e(item.got)}</pre>")
+                     + row("hint", _e(item.hint.in_lang(lang))))
     return f'<div class="lang" lang="{lang}"><dl>{"".join(parts)}</dl></div>'
 
 
@@ -213,8 +253,8 @@ def _feedback_block(check: CheckResult) -> str:
         body = f'<p class="muted">{_label("no_detail")}</p>'
     points = fmt_score(check.points, check.max_points)
     return f"""<article class="feedback">
-<h3><span class="fail">✗</span> [{escape(check.part)}] {escape(check.title.ja)}
-<span class="title-en" lang="en">{escape(check.title.en)} — {escape(points)}</span></h3>
+<h3><span class="fail">✗</span> [{_e(check.part)}] {_e(check.title.ja)}
+<span class="title-en" lang="en">{_e(check.title.en)} — {_e(points)}</span></h3>
 {body}
 </article>"""
 
@@ -238,9 +278,9 @@ def _cell_errors(result: GradeResult) -> str:
 <h2>{_label("cell_errors")}</h2>
 <p class="muted">{_label("no_cell_errors")}</p>
 </section>"""
-    rows = "\n".join(f'<tr><td class="num">{escape(str(e.cell))}</td>'
-                     f'<td class="fail">{escape(e.error_type)}</td>'
-                     f"<td><pre>{escape(e.message)}</pre></td></tr>" for e in result.cell_errors)
+    rows = "\n".join(f'<tr><td class="num">{_e(str(e.cell))}</td>'
+                     f'<td class="fail">{_e(e.error_type)}</td>'
+                     f"<td><pre>{_e(e.message)}</pre></td></tr>" for e in result.cell_errors)
     return f"""<section>
 <h2>{_label("cell_errors")}</h2>
 <table>
@@ -260,7 +300,7 @@ def _deliverables(result: GradeResult) -> str:
     for d in result.deliverables:
         # The status goes into a class name, so only the three known values may.
         css = f"deliverable-{d.status}" if d.status in ("present", "placeholder") else "deliverable-missing"
-        excerpt = f"<blockquote>{escape(d.excerpt)}</blockquote>" if d.excerpt else ""
+        excerpt = f"<blockquote>{_e(d.excerpt)}</blockquote>" if d.excerpt else ""
         items.append(f'<tr><td>{_bi(d.title)}</td>'
                      f'<td class="{css}">{_bi(deliverable_label(d.status))}{excerpt}</td></tr>')
     rows = "\n".join(items)
@@ -281,8 +321,8 @@ def _figures(result: GradeResult) -> str:
         uri = png_data_uri(figure.png_base64)
         if uri is None:
             continue  # not a PNG in plain base64: embedding it could break out of the attribute
-        figures.append(f'<figure><img src="{uri}" alt="{escape(figure.id)}">'
-                       f"<figcaption>{escape(figure.id)}</figcaption></figure>")
+        figures.append(f'<figure><img src="{uri}" alt="{_e(figure.id)}">'
+                       f"<figcaption>{_e(figure.id)}</figcaption></figure>")
     if not figures:
         return ""
     joined = "\n".join(figures)
@@ -293,8 +333,8 @@ def _isolation(result: GradeResult) -> str:
     if not result.isolation:
         return ""
     items = "".join(
-        f'<li><span class="pass">✓</span> {escape(name)}</li>' if active
-        else f'<li><span class="fail">✗</span> {escape(name)}</li>'
+        f'<li><span class="pass">✓</span> {_e(name)}</li>' if active
+        else f'<li><span class="fail">✗</span> {_e(name)}</li>'
         for name, active in result.isolation.items())
     return f'<section>\n<h2>{_label("isolation")}</h2>\n<ul class="plain">{items}</ul>\n</section>'
 
@@ -302,7 +342,7 @@ def _isolation(result: GradeResult) -> str:
 def _timings(result: GradeResult) -> str:
     if not result.timings:
         return ""
-    rows = "".join(f'<tr><td>{escape(name)}</td><td class="num">{seconds:.1f} s</td></tr>'
+    rows = "".join(f'<tr><td>{_e(name)}</td><td class="num">{seconds:.1f} s</td></tr>'
                    for name, seconds in result.timings.items())
     return f'<section>\n<h2>{_label("timings")}</h2>\n<table><tbody>{rows}</tbody></table>\n</section>'
 
@@ -311,21 +351,21 @@ def render_feedback_html(result: GradeResult) -> str:
     """The whole feedback page of `result` as an HTML document."""
     machine = "\n".join(part for part in (_isolation(result), _timings(result)) if part)
     body = "\n".join(part for part in (
-        _header(result), _reason(result), _checks(result), _feedback(result), _cell_errors(result),
-        _deliverables(result), _figures(result),
+        _integrity(result), _header(result), _reason(result), _checks(result), _feedback(result),
+        _cell_errors(result), _deliverables(result), _figures(result),
         f'<div class="columns">\n{machine}\n</div>' if machine else "") if part)
     return f"""<!DOCTYPE html>
 <html lang="ja">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_plain_label("report")}: {escape(result.submission)}</title>
+<title>{_plain_label("report")}: {_e(result.submission)}</title>
 <style>{STYLE}</style>
 </head>
 <body>
 <main>
 {body}
-<footer>sha256 {escape(result.sha256)}</footer>
+<footer>sha256 {_e(result.sha256)}</footer>
 </main>
 </body>
 </html>

@@ -2,8 +2,10 @@
 them, and what the batch found in the export (layout, refused entries, choices between files).
 
 The page is one self-contained HTML file (plots are PNGs embedded as base64, no script, no network),
-readable offline. Every string that comes from the export (names, ids, file names, messages) is
-HTML-escaped.
+readable offline. Every string that comes from the export or a result (names, ids, file names,
+messages, integrity details) is cleaned of control and invisible format characters and HTML-escaped
+(`_e`). Submissions with integrity flags are counted in the overview, marked in the students'
+table and listed with their details in a section of their own.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grader.lms import Problem
-from grader.reports.common import atomic_write_text
+from grader.reports.common import atomic_write_text, integrity_kind_label
 from grader.reports.gradebook import GradebookEntry, fmt_number
-from grader.results import GRADED, GRADER_ERROR, INVALID_SUBMISSION, Text
+from grader.reports.safe_text import clean
+from grader.results import GRADED, GRADER_ERROR, INVALID_SUBMISSION, IntegrityFlag, Text
 
 HISTOGRAM_BINS = 10
 
@@ -124,11 +127,17 @@ table{border-collapse:collapse;margin:.5em 0} td,th{border:1px solid #ccc;paddin
 th{background:#f2f2f2} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .graded{color:#1d6b35} .invalid_submission{color:#a25a00} .grader_error{color:#b00020}
 img{max-width:100%;border:1px solid #ddd} .muted{color:#666}
+.flagged{color:#b00020;font-weight:bold} pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}
 """
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """`value` safe as HTML text or attribute: cleaned of control characters, then escaped."""
+    return html.escape(clean(value), quote=True)
+
+
+def _flagged(entries: Sequence[GradebookEntry]) -> list[GradebookEntry]:
+    return [entry for entry in entries if entry.result.integrity]
 
 
 def _bi(text: Text) -> str:
@@ -139,6 +148,7 @@ def _overview(summary: ClassSummary, scores: list[float]) -> str:
     counts = {status: sum(1 for e in summary.entries if e.result.status == status)
               for status in (GRADED, INVALID_SUBMISSION, GRADER_ERROR)}
     late = sum(1 for e in summary.entries if e.submission.late)
+    flagged = len(_flagged(summary.entries))
     stats = score_statistics(scores)
     detected = "detected / 自動判定" if summary.layout_detected else "forced / 指定"
     rows = [("Input / 入力", _e(summary.input_name)),
@@ -148,6 +158,7 @@ def _overview(summary: ClassSummary, scores: list[float]) -> str:
             ("Invalid submissions / 読み込めない提出物", str(counts[INVALID_SUBMISSION])),
             ("Grader errors / 採点エラー", str(counts[GRADER_ERROR])),
             ("Late / 遅延提出", str(late)),
+            ("Flagged for review / 要確認（整合性）", f"<span class='flagged'>{flagged}</span>" if flagged else "0"),
             ("Refused or unreadable entries / 除外した項目", str(len(summary.problems)))]
     for name, label in (("mean", "Mean / 平均"), ("median", "Median / 中央値"),
                         ("min", "Min / 最低"), ("max", "Max / 最高")):
@@ -177,15 +188,37 @@ def _students_table(summary: ClassSummary) -> str:
         link = summary.feedback_links.get(submission.student_id)
         feedback = (f"<a href='{_e(urllib.parse.quote(link))}'>feedback</a>" if link else "–")
         reason = result.reason.en if result.reason else ""
+        flags = ", ".join(dict.fromkeys(flag.kind for flag in result.integrity))
         rows.append(
             f"<tr><td>{_e(submission.student_id)}</td><td>{_e(submission.name)}</td>"
             f"<td>{'yes' if submission.late else ''}</td>"
             f"<td class='{_e(result.status)}'>{_e(result.status)}</td>"
-            f"<td class='num'>{fmt_number(result.score)}</td><td>{_e(entry.file)}</td>"
+            f"<td class='num'>{fmt_number(result.score)}</td>"
+            f"<td class='flagged'>{_e(flags)}</td><td>{_e(entry.file)}</td>"
             f"<td>{_e(reason)}</td><td>{feedback}</td></tr>")
     header = ("<tr><th>Student id</th><th>Name</th><th>Late</th><th>Status</th><th>Total</th>"
-              "<th>File</th><th>Reason</th><th>Feedback</th></tr>")
+              "<th>Integrity</th><th>File</th><th>Reason</th><th>Feedback</th></tr>")
     return f"<h2>Students / 学生</h2><table id='students'>{header}{''.join(rows)}</table>"
+
+
+def _flag_row(entry: GradebookEntry, flag: IntegrityFlag) -> str:
+    kind = integrity_kind_label(flag.kind)
+    return (f"<tr><td>{_e(entry.submission.student_id)}</td><td>{_e(entry.submission.name)}</td>"
+            f"<td>{_bi(kind) if kind else ''}</td><td><code>{_e(', '.join(flag.checks))}</code></td>"
+            f"<td><pre>{_e(flag.detail)}</pre></td></tr>")
+
+
+def _integrity(summary: ClassSummary) -> str:
+    """Every integrity flag of the class, one row each: the submissions to look at before publishing."""
+    flagged = _flagged(sorted(summary.entries, key=lambda e: e.submission.student_id))
+    if not flagged:
+        return ""
+    rows = "".join(_flag_row(entry, flag) for entry in flagged for flag in entry.result.integrity)
+    header = "<tr><th>Student id</th><th>Name</th><th>Kind / 種類</th><th>Checks / 項目</th><th>Detail</th></tr>"
+    return ("<h2 class='flagged'>Flagged for review / 要確認（整合性）</h2>"
+            f"<p>{len(flagged)} submission(s): their flagged checks scored 0; look at them before publishing "
+            "grades. / 対象の項目は 0 点です。成績を公開する前に確認してください。</p>"
+            f"<table id='integrity'>{header}{rows}</table>")
 
 
 def _choices(summary: ClassSummary) -> str:
@@ -226,7 +259,7 @@ def render_summary_html(summary: ClassSummary) -> str:
         f"<title>{_e(summary.title.ja)} — class summary</title><style>{STYLE}</style></head><body>"
         f"<h1>{_e(summary.title.ja)}<br><span class='muted'>{_e(summary.title.en)} — "
         "class summary / クラス集計</span></h1>"
-        f"{_overview(summary, scores)}"
+        f"{_overview(summary, scores)}{_integrity(summary)}"
         "<h2>Score distribution / 得点分布</h2>"
         f"<img id='histogram' alt='Score histogram' src='data:image/png;base64,{histogram}'>"
         "<h2>Pass rate per check / 項目ごとの合格率</h2>"

@@ -1,8 +1,9 @@
 """The result on a terminal, in one language, with `rich`.
 
-Student-controlled strings (feedback.got, cell error messages, deliverable excerpts, the worker
-output) are only ever wrapped in `rich.text.Text`, never passed as markup strings, so a notebook
-that prints "[bold red]x[/]" shows exactly that.
+Every string of the result goes through `_text` / `_field`: `clean` makes control characters and
+escape sequences visible (a notebook cannot clear the screen or paint a score), and the cleaned text
+is only ever wrapped in `rich.text.Text`, never passed as a markup string, so a notebook that prints
+"[bold red]x[/]" shows exactly that. Markup strings appear only for the report's own labels.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from rich.table import Table
 from rich.text import Text as RichText
 
 from grader.reports.common import (LABELS, VISIBILITY_LABELS, check_lang, deliverable_label, fmt_score,
-                                   status_label)
-from grader.results import GRADED, CheckResult, GradeResult
+                                   integrity_kind_label, status_label)
+from grader.reports.framework_noise import without_noise
+from grader.reports.safe_text import clean, clean_line
+from grader.results import GRADED, CheckResult, GradeResult, IntegrityFlag
 
 PASS_MARK = "✓"
 FAIL_MARK = "✗"
@@ -29,17 +32,22 @@ def _heading(key: str, lang: str) -> RichText:
     return RichText(_label(key, lang), style="bold underline")
 
 
-def _field(label: str, value: str, value_style: str = "") -> RichText:
-    """"label: value", the value taken literally."""
-    return RichText.assemble((f"{label}: ", "bold"), (value, value_style))
+def _text(value: str, style: str = "", *, multiline: bool = True) -> RichText:
+    """`value` shown literally: cleaned of control characters, never read as markup."""
+    return RichText(clean(value) if multiline else clean_line(value), style=style)
+
+
+def _field(label: str, value: str, value_style: str = "", *, multiline: bool = True) -> RichText:
+    """"label: value", the value shown literally."""
+    return RichText.assemble((f"{label}: ", "bold"), _text(value, value_style, multiline=multiline))
 
 
 def _header(result: GradeResult, lang: str) -> Panel:
     status_style = "green" if result.status == GRADED else "bold red"
-    lines = [_field(_label("submission", lang), result.submission)]
+    lines = [_field(_label("submission", lang), result.submission, multiline=False)]
     if result.student_id or result.student_name:
         student = " ".join(part for part in (result.student_id, result.student_name) if part)
-        lines.append(_field(_label("student", lang), student))
+        lines.append(_field(_label("student", lang), student, multiline=False))
     lines.append(_field(_label("status", lang), status_label(result.status).in_lang(lang), status_style))
     lines.append(_field(_label("score", lang), fmt_score(result.score, result.max_score), "bold"))
     return Panel(Group(*lines), title=_label("report", lang), title_align="left", expand=False)
@@ -48,17 +56,38 @@ def _header(result: GradeResult, lang: str) -> Panel:
 def _reason_panel(result: GradeResult, lang: str) -> Panel:
     """The reason a grading failed, boxed in red so it is the first thing read."""
     reason = result.reason.in_lang(lang) if result.reason else status_label(result.status).in_lang(lang)
-    return Panel(RichText(reason), title=_label("reason", lang), title_align="left",
+    return Panel(_text(reason), title=_label("reason", lang), title_align="left",
+                 border_style="bold red", expand=False)
+
+
+def _integrity_flag(flag: IntegrityFlag, lang: str) -> list[RichText]:
+    """A flag's kind and checks on one line, its detail (instructors only) indented under it."""
+    kind = integrity_kind_label(flag.kind)
+    parts = [_text(kind.in_lang(lang), "bold", multiline=False)] if kind is not None else []
+    if flag.checks:
+        parts.append(_field(_label("integrity_checks", lang), ", ".join(flag.checks), multiline=False))
+    lines = [RichText("• ", style="bold red") + RichText("  ").join(parts)] if parts else []
+    if flag.detail:
+        lines.append(RichText("  ") + _text(flag.detail))
+    return lines
+
+
+def _integrity_panel(result: GradeResult, lang: str) -> Panel:
+    """The integrity flags, boxed in red above everything else: the score may not mean what it says."""
+    lines = [RichText(_label("integrity_note", lang), style="bold")]
+    for flag in result.integrity:
+        lines.extend(_integrity_flag(flag, lang))
+    return Panel(Group(*lines), title=_label("integrity", lang), title_align="left",
                  border_style="bold red", expand=False)
 
 
 def _check_title(check: CheckResult, lang: str) -> RichText:
-    title = RichText(check.title.in_lang(lang))
+    title = _text(check.title.in_lang(lang))
     # Instructors see every check; mark the ones students do not see so nobody quotes them by mistake.
     if check.visibility in VISIBILITY_LABELS:
         title.append(f" ({VISIBILITY_LABELS[check.visibility].in_lang(lang)})", style="dim")
     if check.measured:
-        title.append(f" [{check.measured}]", style="cyan")
+        title.append_text(_text(f" [{check.measured}]", "cyan", multiline=False))
     return title
 
 
@@ -70,15 +99,15 @@ def _checks_table(result: GradeResult, lang: str) -> Table:
     table.add_column(_label("result", lang), justify="center", no_wrap=True)
     for check in result.checks:
         mark = RichText(PASS_MARK, style="green") if check.passed else RichText(FAIL_MARK, style="bold red")
-        table.add_row(RichText(check.part), _check_title(check, lang),
+        table.add_row(_text(check.part, multiline=False), _check_title(check, lang),
                       RichText(fmt_score(check.points, check.max_points)), mark)
     return table
 
 
 def _feedback_block(check: CheckResult, lang: str) -> Group:
     """Expected / got / hint of one failed check."""
-    lines = [RichText.assemble((f"{FAIL_MARK} ", "bold red"), (f"[{check.part}] ", "bold"),
-                               (check.title.in_lang(lang), "bold"),
+    lines = [RichText.assemble((f"{FAIL_MARK} ", "bold red"), _text(f"[{check.part}] ", "bold", multiline=False),
+                               _text(check.title.in_lang(lang), "bold", multiline=False),
                                (f"  ({fmt_score(check.points, check.max_points)})", "dim"))]
     for item in check.feedback:
         lines.append(RichText("  ") + _field(_label("expected", lang), item.expected.in_lang(lang)))
@@ -114,7 +143,7 @@ def _cell_errors(result: GradeResult, lang: str) -> Group:
     table.add_column(_label("error_type", lang), no_wrap=True, style="red")
     table.add_column(_label("message", lang), ratio=1)
     for error in result.cell_errors:
-        table.add_row(RichText(str(error.cell)), RichText(error.error_type), RichText(error.message))
+        table.add_row(RichText(str(error.cell)), _text(error.error_type, multiline=False), _text(error.message))
     return Group(_heading("cell_errors", lang), table)
 
 
@@ -123,10 +152,10 @@ def _deliverables(result: GradeResult, lang: str) -> Group:
     for item in result.deliverables:
         mark = DELIVERABLE_MARKS.get(item.status, "?")
         style = {"present": "green", "placeholder": "yellow"}.get(item.status, "red")
-        lines.append(RichText.assemble((f"{mark} ", style), (item.title.in_lang(lang), "bold"), ": ",
-                                       (deliverable_label(item.status).in_lang(lang), style)))
+        lines.append(RichText.assemble((f"{mark} ", style), _text(item.title.in_lang(lang), "bold"), ": ",
+                                       _text(deliverable_label(item.status).in_lang(lang), style)))
         if item.excerpt:
-            lines.append(RichText("    " + item.excerpt, style="dim"))
+            lines.append(RichText("    ") + _text(item.excerpt, "dim"))
     return Group(*lines)
 
 
@@ -136,7 +165,7 @@ def _isolation(result: GradeResult, lang: str) -> Group:
         if marks:
             marks.append("   ")
         marks.append(PASS_MARK if active else FAIL_MARK, style="green" if active else "bold red")
-        marks.append(f" {name}")
+        marks.append_text(_text(f" {name}", multiline=False))
     return Group(_heading("isolation", lang), marks)
 
 
@@ -145,7 +174,7 @@ def _timings(result: GradeResult, lang: str) -> Group:
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     for name, seconds in result.timings.items():
-        table.add_row(RichText(name), RichText(f"{seconds:.1f} s"))
+        table.add_row(_text(name, multiline=False), RichText(f"{seconds:.1f} s"))
     return Group(_heading("timings", lang), table)
 
 
@@ -153,6 +182,8 @@ def render_terminal(result: GradeResult, lang: str = "ja", console: Console | No
     """Print the report of `result` in `lang` ("ja" or "en") on `console` (stdout by default)."""
     check_lang(lang)
     console = console or Console()
+    if result.integrity:
+        console.print(_integrity_panel(result, lang))
     console.print(_header(result, lang))
     if result.status != GRADED:
         console.print(_reason_panel(result, lang))
@@ -173,7 +204,8 @@ def render_terminal(result: GradeResult, lang: str = "ja", console: Console | No
     if result.timings:
         console.print()
         console.print(_timings(result, lang))
-    if result.worker_output_tail:
+    output = without_noise(result.worker_output_tail).strip("\n")
+    if output:
         console.print()
-        console.print(Panel(RichText(result.worker_output_tail), title=_label("worker_output", lang),
+        console.print(Panel(_text(output), title=_label("worker_output", lang),
                             title_align="left", border_style="dim"))
