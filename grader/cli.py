@@ -8,14 +8,23 @@
 Exit codes: 0 graded (whatever the score) / validation passed; 1 validation found problems;
 2 wrong command line; 3 the submission or batch input cannot be read; 4 the grader failed;
 5 the installation is incomplete (datasets missing, rubric broken).
+
+TensorFlow's start-up messages stay off the instructor's screen: they are logged before any of
+TensorFlow's settings apply, so every command runs with its stderr (inherited by a batch's pool
+processes) passing through a filter that drops them (grader/reports/framework_noise.py). With
+`--json -` stdout carries only the JSON: whatever prints while grading goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 EXIT_OK = 0
 EXIT_VALIDATION_FAILED = 1
@@ -28,7 +37,9 @@ SUBCOMMANDS = ("validate", "batch", "gradescope-bundle")
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `grade` console script."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up noise off the terminal
+    # Hides TensorFlow's log messages after its start-up (CPU instruction notes, warnings); those
+    # before it are left to the stderr filter.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
@@ -38,11 +49,74 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(rest)
     from grader.datasets import DatasetUnavailable
     from grader.rubric import RubricError
+    with stderr_without_framework_noise() as unfiltered_stderr:
+        args.unfiltered_stderr = unfiltered_stderr
+        try:
+            return COMMANDS[command](args)
+        except (DatasetUnavailable, RubricError) as problem:
+            print(f"grade: {clean_line(problem)}", file=sys.stderr)
+            return EXIT_SETUP
+
+
+def clean_line(value: object) -> str:
+    """`value` without control characters, for messages that may quote a submission or a file name."""
+    from grader.reports.safe_text import clean_line as clean
+    return clean(value)
+
+
+# ------------------------------------------------------------------ what reaches the terminal
+@contextlib.contextmanager
+def stderr_without_framework_noise() -> Iterator[TextIO]:
+    """Run the block with file descriptor 2 going through a filter of TensorFlow's start-up noise.
+
+    The filter is a small process of its own, not a thread: when the grader crashes (a fault in
+    TensorFlow), the last lines it wrote, the ones worth reading, still get through. Child processes
+    inherit the filtered stderr. Yields a stream on the unfiltered stderr, for live displays that
+    redraw a line without ending it (a line filter would hold them back).
+    """
+    from grader.reports import framework_noise
+    sys.stderr.flush()
+    original = os.dup(2)
     try:
-        return COMMANDS[command](args)
-    except (DatasetUnavailable, RubricError) as problem:
-        print(f"grade: {problem}", file=sys.stderr)
-        return EXIT_SETUP
+        # Run as a file in isolated mode: it imports nothing of the project (grader/reports/html.py
+        # would shadow the standard library's html). A session of its own keeps Ctrl-C, meant for the
+        # grader, from ending the filter first, and with it the grader's last words.
+        noise_filter = subprocess.Popen([sys.executable, "-I", framework_noise.__file__], stdin=subprocess.PIPE,
+                                        stdout=original, close_fds=True, start_new_session=True)
+    except OSError:  # no filter is better than no grading
+        os.close(original)
+        yield sys.stderr
+        return
+    os.dup2(noise_filter.stdin.fileno(), 2)
+    noise_filter.stdin.close()
+    terminal = open(os.dup(original), "w", encoding="utf-8", errors="backslashreplace", buffering=1)
+    try:
+        yield terminal
+    finally:
+        terminal.close()
+        sys.stderr.flush()
+        os.dup2(original, 2)  # our last end of the pipe: the filter reads to its end and exits
+        os.close(original)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            noise_filter.wait(timeout=5)  # a process still holding the pipe keeps it; it exits after
+
+
+@contextlib.contextmanager
+def stdout_into_stderr() -> Iterator[None]:
+    """Run the block with file descriptor 1 pointing at stderr, so that stdout stays clean.
+
+    For `--json -`: Keras' "Downloading data from …", a library's print or a child process writing
+    to its inherited stdout would otherwise end up inside the JSON.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 # ------------------------------------------------------------------ options shared by the commands
@@ -82,35 +156,50 @@ def grade_parser() -> argparse.ArgumentParser:
 def run_grade(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from grader.grade import grade_submission
+    from grader.reports.json_report import render_json
+    from grader.results import GRADED, INVALID_SUBMISSION
+
+    json_to_stdout = args.json == "-"
+    with stdout_into_stderr() if json_to_stdout else contextlib.nullcontext():
+        try:
+            result = grade_and_write(args)
+        except RuntimeError as problem:  # e.g. --sandbox bwrap where bubblewrap cannot run
+            print(f"grade: {clean_line(problem)}", file=sys.stderr)
+            return EXIT_USAGE
+    shown = shown_result(result, args)
+    if json_to_stdout:
+        print(render_json(shown))
+    else:
+        from grader.reports.terminal import render_terminal
+        render_terminal(shown, lang=args.lang, console=Console())
+    if result.status == INVALID_SUBMISSION:
+        print(f"grade: {clean_line(result.reason.en if result.reason else args.submission)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK if result.status == GRADED else EXIT_GRADER_ERROR
+
+
+def shown_result(result, args: argparse.Namespace):
+    """The result as the reports of this command show it: the student view with --student."""
     from grader.reports import for_students
+    return for_students(result) if args.student else result
+
+
+def grade_and_write(args: argparse.Namespace):
+    """Grade the submission and write the report files asked for (Gradescope, HTML, JSON file)."""
+    from grader.grade import grade_submission
     from grader.reports.gradescope import write_gradescope_results
     from grader.reports.html import write_feedback_html
     from grader.reports.json_report import write_json
-    from grader.reports.terminal import render_terminal
-    from grader.results import GRADED, INVALID_SUBMISSION
 
-    try:
-        options = grading_options(args)
-        result = grade_submission(args.submission, options)
-    except RuntimeError as problem:  # e.g. --sandbox bwrap where bubblewrap cannot run
-        print(f"grade: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    shown = for_students(result) if args.student else result
+    result = grade_submission(args.submission, grading_options(args))
+    shown = shown_result(result, args)
     if args.gradescope:
-        write_gradescope_results(result, args.gradescope)
+        write_gradescope_results(result, args.gradescope)  # it makes its own student-safe texts
     if args.html:
         write_feedback_html(shown, args.html)
-    if args.json == "-":
-        print(shown.to_json())
-    else:
-        if args.json:
-            write_json(shown, Path(args.json))
-        render_terminal(shown, lang=args.lang, console=Console())
-    if result.status == INVALID_SUBMISSION:
-        print(f"grade: {result.reason.en if result.reason else args.submission}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK if result.status == GRADED else EXIT_GRADER_ERROR
+    if args.json and args.json != "-":
+        write_json(shown, Path(args.json))
+    return result
 
 
 # ------------------------------------------------------------------ grade validate
@@ -150,12 +239,14 @@ def batch_parser() -> argparse.ArgumentParser:
 
 def run_batch_command(args: argparse.Namespace) -> int:
     from grader.batch import BatchError, run_batch
+    from rich.console import Console
     try:
         run_batch(args.input, args.out, jobs=args.jobs, layout=args.layout, options=grading_options(args),
                   scheduler=args.scheduler, canvas_csv=args.canvas_csv, moodle_csv=args.moodle_csv,
-                  canvas_assignment=args.canvas_assignment, feedback_view=args.feedback_view)
+                  canvas_assignment=args.canvas_assignment, feedback_view=args.feedback_view,
+                  console=Console(file=args.unfiltered_stderr))  # its live progress redraws lines: unfiltered
     except BatchError as problem:
-        print(f"grade batch: {problem}", file=sys.stderr)
+        print(f"grade batch: {clean_line(problem)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_OK
 
@@ -175,7 +266,7 @@ def run_bundle(args: argparse.Namespace) -> int:
     try:
         path = write_bundle(args.out, data_dir=args.with_data)
     except FileNotFoundError as problem:
-        print(f"grade gradescope-bundle: {problem}", file=sys.stderr)
+        print(f"grade gradescope-bundle: {clean_line(problem)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"wrote {path}")
     return EXIT_OK
