@@ -26,8 +26,10 @@ import time
 import zipfile
 from pathlib import Path
 
+from grader import datasets
 from grader.lms import newest_submission_file
 from grader.rubric import PROJECT_ROOT
+from grader.secret import SALT_FILE, installation_salt
 
 PROJECT_FOLDER = "cnn1-grader"
 PROJECT_ENTRIES = ("pyproject.toml", "README.md", "LICENSE", "grader", "assignment")
@@ -76,6 +78,8 @@ for name, loader in (("mnist", keras.datasets.mnist), ("cifar10", keras.datasets
                         x_test=x_test, y_test=y_test.reshape(-1))
 PYTHON
 fi
+# The instructor's secret salt: the same probe inputs and training seeds as on the instructor's machine.
+install -m 600 "$SOURCE/data/grader-salt" "$ROOT/data/grader-salt"
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -109,8 +113,12 @@ GRADER_FAILED_OUTPUT = ("採点システムのエラーで採点できません�
                         "Please tell your instructor.")
 
 
-def write_bundle(out_zip: Path, *, project_root: Path = PROJECT_ROOT, data_dir: Path | None = None) -> Path:
-    """Write the Gradescope autograder zip to `out_zip`; with `data_dir`, the datasets go in too."""
+def write_bundle(out_zip: Path, *, project_root: Path = PROJECT_ROOT, data_dir: Path | None = None,
+                 salt: str | None = None) -> Path:
+    """Write the Gradescope autograder zip to `out_zip`; with `data_dir`, the datasets go in too.
+    The installation's secret salt (`salt`, else the one of the data directory in force) always
+    does, so that Gradescope grades exactly as the instructor's own machine."""
+    salt = salt or installation_salt(datasets.data_dir(data_dir))
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     temp = out_zip.with_name(f".{out_zip.name}.tmp")
@@ -122,6 +130,7 @@ def write_bundle(out_zip: Path, *, project_root: Path = PROJECT_ROOT, data_dir: 
         if not (project_root / "README.md").is_file():
             # pyproject.toml names README.md as the readme; without it the install fails.
             _add_text(archive, f"{PROJECT_FOLDER}/README.md", README_STUB, 0o644)
+        _add_text(archive, f"data/{SALT_FILE}", salt + "\n", 0o600)
         if data_dir is not None:
             for name in DATASET_FILES:
                 dataset = Path(data_dir) / name

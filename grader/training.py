@@ -228,27 +228,30 @@ def decided_accuracy(measure, seeds: list[int], threshold: float, recheck_within
 # ------------------------------------------------------------------ replay of recorded fits
 @dataclass
 class Replay:
-    """The grader's repetition of one recorded fit."""
+    """The grader's repetition of one recorded fit (`model` carries its optimizer state on)."""
 
     weights: list[np.ndarray]
     history: dict[str, list[float]]
+    model: object = None
 
 
 def replay_fit(model_spec: dict, start_weights: list[np.ndarray], x: np.ndarray, y: np.ndarray,
-               record: dict) -> Replay:
+               record: dict, model=None) -> Replay:
     """Repeat a recorded fit of the probe model: the recorded rows (scaled as recorded), epochs and
-    batch size, in order, from `start_weights`."""
+    batch size, in order, from `start_weights` in a new probe model, or on with `model` (a fit that
+    continued training a model also continues its optimizer's state)."""
     import keras
     train_rows, val_rows = list(record["train_rows"]), list(record["val_rows"])
     scale, shift = record["scale"]
     inputs = x.astype(np.float64) * scale + shift
-    model = protocol.build_probe_model(keras, tuple(model_spec["input_shape"]), model_spec["num_classes"],
-                                       [np.array(w) for w in start_weights])
+    if model is None:
+        model = protocol.build_probe_model(keras, tuple(model_spec["input_shape"]), model_spec["num_classes"],
+                                           [np.array(w) for w in start_weights])
     validation = (inputs[val_rows].astype("float32"), y[val_rows]) if val_rows else None
     history = model.fit(inputs[train_rows].astype("float32"), y[train_rows], epochs=int(record["epochs"]),
                         batch_size=record["batch_size"], shuffle=False, validation_data=validation, verbose=0)
     return Replay([np.array(w) for w in model.get_weights()],
-                  {k: [float(v) for v in values] for k, values in history.history.items()})
+                  {k: [float(v) for v in values] for k, values in history.history.items()}, model)
 
 
 def same_weights(first: list[np.ndarray], second: list) -> bool:

@@ -34,7 +34,7 @@ FORK_NAME = "hostile-fork"         # the process name (comm) of forked children 
 NOBODY_UID = 65534
 CLAUSE = re.compile(r"^(?P<key>[a-z_]+)\s*(?P<op>=|~)\s*(?P<value>.*)$")
 KEYS = {"status", "max_score", "passed", "failed", "cell_error", "cell_errors", "error", "reason",
-        "feedback", "requires", "seconds"}
+        "feedback", "requires", "seconds", "flagged", "measured"}
 
 
 # ------------------------------------------------------------------------------ header grammar
@@ -59,6 +59,9 @@ class Expectation:
     feedback: list[str] = field(default_factory=list)      # feedback~text in a failed check's feedback
     requires: list[list[str]] = field(default_factory=list)  # requires=a|b: one of them in force
     seconds: float | None = None                           # bound on the grading's wall time
+    flagged: list[str] = field(default_factory=list)       # flagged=kind: an integrity flag of that kind
+    not_flagged: bool = False                              # flagged=none: no integrity flag at all
+    measured: list[str] = field(default_factory=list)      # measured~text in some check's measured value
 
 
 def header_lines(raw: bytes) -> list[str]:
@@ -112,7 +115,8 @@ def parse_header(raw: bytes, name: str = "case") -> Expectation:
 def _apply(values: dict, key: str, op: str, value: str, name: str) -> None:
     single = {"status": str, "max_score": float, "seconds": float}
     listed = {("passed", "="): "passed", ("failed", "="): "failed", ("cell_error", "="): "cell_errors",
-              ("error", "~"): "errors", ("reason", "~"): "reasons", ("feedback", "~"): "feedback"}
+              ("error", "~"): "errors", ("reason", "~"): "reasons", ("feedback", "~"): "feedback",
+              ("measured", "~"): "measured"}
     if key in single and op == "=":
         values[key] = single[key](value)
     elif (key, op) in listed:
@@ -123,6 +127,10 @@ def _apply(values: dict, key: str, op: str, value: str, name: str) -> None:
         values["no_cell_errors"] = True
     elif (key, op, value) == ("reason", "=", "none"):
         values["no_reason"] = True
+    elif (key, op, value) == ("flagged", "=", "none"):
+        values["not_flagged"] = True
+    elif (key, op) == ("flagged", "="):
+        values.setdefault("flagged", []).extend(v.strip() for v in value.split(",") if v.strip())
     elif key == "requires" and op == "=":
         values.setdefault("requires", []).append([v.strip() for v in value.split("|") if v.strip()])
     else:
@@ -162,6 +170,16 @@ def verdict_problems(expect: Expectation, result: GradeResult) -> list[str]:
     for text in expect.feedback:
         if not any(text.lower() in g.lower() for g in got):
             problems.append(f"no feedback mentions {text!r}; feedback: {sorted(set(got))[:12]}")
+    kinds = sorted({flag.kind for flag in result.integrity})
+    for kind in expect.flagged:
+        if kind not in kinds:
+            problems.append(f"no integrity flag of kind {kind!r}; flags: {[(f.kind, f.detail) for f in result.integrity]}")
+    if expect.not_flagged and result.integrity:
+        problems.append(f"expected no integrity flag, got {[(f.kind, f.detail) for f in result.integrity]}")
+    measured = [c.measured for c in result.checks if c.measured]
+    for text in expect.measured:
+        if not any(text.lower() in m.lower() for m in measured):
+            problems.append(f"no measured value mentions {text!r}; measured: {measured}")
     return problems
 
 

@@ -34,8 +34,8 @@ class CheckedFit:
 
 @dataclass
 class _ModelState:
-    weights: list[np.ndarray]
-    reported_digest: str
+    replay: Replay               # the grader's copy of the model after its latest fit
+    reported_digest: str         # the worker's digest of the model's weights after that fit
     fits: list[CheckedFit] = field(default_factory=list)
 
 
@@ -62,18 +62,24 @@ def check_fits(model_spec: dict, initial: list[np.ndarray], x: np.ndarray, y: np
     for record in records:
         fit = CheckedFit(record)
         checked.append(fit)
-        start = _start_weights(record, initial, initial_digest, states)
-        fit.fresh = record["weights_before"] == initial_digest and record["model"] not in states
-        fit.problem = _replay_problem(record, len(x), start)
+        same_model = states.get(record["model"])
+        if same_model is not None and same_model.reported_digest == record["weights_before"]:
+            start, model = None, same_model.replay.model  # trained on: its optimizer state goes on too
+        else:
+            start, model = _start_weights(record, initial, initial_digest, states), None
+            fit.fresh = record["weights_before"] == initial_digest and same_model is None
+        fit.problem = "" if model is not None else _replay_problem(record, len(x), start)
+        if not fit.problem:
+            fit.problem = _argument_problem(record, len(x))
         if fit.problem:
             states.pop(record["model"], None)
             continue
-        fit.replay = replay_fit(model_spec, start, x, y, record)
-        state = states.setdefault(record["model"], _ModelState(fit.replay.weights, record["weights_after"]))
-        state.weights, state.reported_digest = fit.replay.weights, record["weights_after"]
+        fit.replay = replay_fit(model_spec, start, x, y, record, model)
+        state = states.setdefault(record["model"], _ModelState(fit.replay, record["weights_after"]))
+        state.replay, state.reported_digest = fit.replay, record["weights_after"]
         state.fits.append(fit)
     for model, state in states.items():
-        if not same_weights(state.weights, final_weights.get(str(model))):
+        if not same_weights(state.replay.weights, final_weights.get(str(model))):
             for fit in state.fits:
                 fit.contradicted = True
     return checked
@@ -81,19 +87,23 @@ def check_fits(model_spec: dict, initial: list[np.ndarray], x: np.ndarray, y: np
 
 def _start_weights(record: dict, initial: list[np.ndarray], initial_digest: str,
                    states: dict[int, _ModelState]) -> list[np.ndarray] | None:
-    """The weights a recorded fit started from, when the grader knows them: the probe model's
-    initial weights, or where an earlier replayed fit (of any model) ended."""
-    if record["weights_before"] == initial_digest and record["model"] not in states:
+    """The weights a new model's first recorded fit started from, when the grader knows them: the
+    probe model's initial weights, or weights copied from where an earlier replayed fit ended."""
+    if record["weights_before"] == initial_digest:
         return initial
     for state in states.values():
         if state.reported_digest == record["weights_before"]:
-            return state.weights
+            return state.replay.weights
     return None
 
 
 def _replay_problem(record: dict, samples: int, start) -> str:
     if start is None:
         return "it trained a model that did not come from the model it was given (or from build_fn)"
+    return ""
+
+
+def _argument_problem(record: dict, samples: int) -> str:
     if record["other_arguments"]:
         return "fit was called with arguments the grader does not replay: " + ", ".join(map(str, record["other_arguments"][:5]))
     rows = record["train_rows"] + record["val_rows"]

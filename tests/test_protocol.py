@@ -1,0 +1,133 @@
+"""The grader <-> worker protocol: every value kind survives the trip from the harness's encoder
+(in the worker) to the grader's decoder, and the harness imports nothing of the grader but it."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import artifacts, protocol
+from grader.artifacts import FigureArtifact, HistoryArtifact, ModelArtifact, Opaque
+
+HARNESS = Path(__file__).resolve().parent.parent / "grader" / "harness.py"
+
+
+@pytest.fixture(scope="module")
+def exporter_class():
+    import grader.harness as harness
+    return harness.Exporter
+
+
+def round_trip(value, folder: Path, exporter_class):
+    """Encode as the worker does, write result.json as the harness does, decode as the grader does."""
+    import keras
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    folder.mkdir(parents=True, exist_ok=True)
+    encoded = exporter_class(str(folder), keras, plt).encode(value)
+    (folder / protocol.RESULT_FILE).write_text(json.dumps({"status": protocol.STATUS_OK, "value": encoded}))
+    result = artifacts._read_probe(folder)
+    assert result.status == protocol.STATUS_OK, result.error_message
+    return encoded["kind"], result.value
+
+
+@pytest.mark.parametrize("value", [3, -1.5, "テキスト", None, True])
+def test_json_values_round_trip(value, tmp_path, exporter_class):
+    kind, back = round_trip(value, tmp_path, exporter_class)
+    assert (kind, back) == (protocol.KIND_JSON, value)
+
+
+def test_numpy_scalars_round_trip_as_their_value(tmp_path, exporter_class):
+    kind, back = round_trip(np.float32(2.5), tmp_path, exporter_class)
+    assert (kind, back) == (protocol.KIND_SCALAR, 2.5)
+
+
+def test_arrays_round_trip_with_dtype_and_shape(tmp_path, exporter_class):
+    array = np.arange(12, dtype=np.int16).reshape(3, 4)
+    kind, back = round_trip(array, tmp_path, exporter_class)
+    assert kind == protocol.KIND_NDARRAY
+    assert back.dtype == np.int16 and np.array_equal(back, array)
+
+
+def test_sequences_keep_list_and_tuple(tmp_path, exporter_class):
+    kind, back = round_trip([1, (2, "x")], tmp_path, exporter_class)
+    assert kind == protocol.KIND_SEQ
+    assert back == [1, (2, "x")] and isinstance(back[1], tuple)
+
+
+def test_dicts_round_trip_with_string_keys(tmp_path, exporter_class):
+    kind, back = round_trip({"a": [1.0, 2.0], 3: "b"}, tmp_path, exporter_class)
+    assert (kind, back) == (protocol.KIND_DICT, {"a": [1.0, 2.0], "3": "b"})
+
+
+def test_histories_round_trip(tmp_path, exporter_class):
+    import keras
+    history = keras.callbacks.History()
+    history.history = {"loss": [1.0, 0.5], "val_loss": [1.2, 0.9]}
+    kind, back = round_trip(history, tmp_path, exporter_class)
+    assert kind == protocol.KIND_HISTORY
+    assert isinstance(back, HistoryArtifact) and back.history == {"loss": [1.0, 0.5], "val_loss": [1.2, 0.9]}
+
+
+def test_models_round_trip_with_weights_and_compile_configuration(tmp_path, exporter_class):
+    import keras
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    kind, back = round_trip(model, tmp_path, exporter_class)
+    assert kind == protocol.KIND_MODEL and isinstance(back, ModelArtifact)
+    rebuilt = back.build()
+    assert all(np.array_equal(a, b) for a, b in zip(rebuilt.get_weights(), model.get_weights()))
+    assert back.compile["loss"] == "sparse_categorical_crossentropy"
+    assert back.compile["optimizer"]["class_name"] == "Adam"
+    assert back.compiled_objects == {"optimizer": "Adam", "loss": "sparse_categorical_crossentropy"}
+
+
+def test_figures_round_trip_with_lines_titles_and_images(tmp_path, exporter_class):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, (left, right) = plt.subplots(1, 2)
+    left.plot([1, 2, 3], [0.5, 0.25, 0.125], label="loss")
+    left.set_title("pred: 3, true: 5")
+    right.imshow(np.arange(16).reshape(4, 4))
+    kind, back = round_trip(figure, tmp_path, exporter_class)
+    plt.close(figure)
+    assert kind == protocol.KIND_FIGURE and isinstance(back, FigureArtifact)
+    assert back.axes[0]["title"] == "pred: 3, true: 5"
+    assert back.axes[0]["lines"][0]["y"] == [0.5, 0.25, 0.125]
+    assert back.axes[1]["image_values"] == [list(map(float, range(16)))]
+    assert back.png.startswith(b"\x89PNG")
+
+
+def test_other_objects_cross_as_their_type_name_only(tmp_path, exporter_class):
+    kind, back = round_trip(object(), tmp_path, exporter_class)
+    assert kind == protocol.KIND_OBJECT and back == Opaque("object")
+
+
+def test_every_value_kind_has_a_round_trip_test():
+    tested = {protocol.KIND_JSON, protocol.KIND_SCALAR, protocol.KIND_NDARRAY, protocol.KIND_SEQ,
+              protocol.KIND_DICT, protocol.KIND_HISTORY, protocol.KIND_MODEL, protocol.KIND_FIGURE,
+              protocol.KIND_OBJECT}
+    assert tested == set(protocol.VALUE_KINDS)
+
+
+def test_the_harness_imports_only_the_protocol_of_the_grader():
+    tree = ast.parse(HARNESS.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "grader" not in imported
+    assert "protocol" in imported
+
+
+def test_the_protocol_needs_nothing_outside_the_standard_library():
+    tree = ast.parse(Path(protocol.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "hashlib", "re"}

@@ -1,0 +1,138 @@
+"""The grader's own training: compile settings validated, recorded fits replayed, accuracy rechecked
+near its threshold, and models too costly to train refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import protocol
+from grader.training import (TrainingRefused, check_cost, compile_settings, decided_accuracy,
+                             replay_fit, same_history, same_weights)
+
+
+def keras_compile_config(**compile_arguments) -> dict:
+    import keras
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(**compile_arguments)
+    return model.get_compile_config()
+
+
+def test_settings_of_a_model_compiled_with_names():
+    settings = compile_settings(keras_compile_config(optimizer="adam", loss="categorical_crossentropy",
+                                                     metrics=["accuracy"]))
+    assert (settings.optimizer_name, settings.loss, settings.metrics) == ("adam", "categorical_crossentropy", ("accuracy",))
+    assert not settings.sparse_labels and not settings.from_logits
+
+
+def test_settings_of_a_model_compiled_with_objects():
+    import keras
+    settings = compile_settings(keras_compile_config(
+        optimizer=keras.optimizers.SGD(learning_rate=0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)))
+    assert settings.optimizer_name == "sgd" and settings.optimizer["config"]["learning_rate"] == pytest.approx(0.1)
+    assert settings.loss == "sparse_categorical_crossentropy" and settings.from_logits and settings.sparse_labels
+
+
+def test_an_uncompiled_model_is_refused_with_advice():
+    with pytest.raises(TrainingRefused, match="compile"):
+        compile_settings(None)
+
+
+@pytest.mark.parametrize("config", [
+    {"optimizer": {"module": "os", "class_name": "system", "config": {}}, "loss": "mse"},
+    {"optimizer": "adam", "loss": {"module": "builtins", "class_name": "function", "config": "eval"}},
+    {"optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"learning_rate": {"module": "x"}}},
+     "loss": "mse"},
+    {"optimizer": "adam", "loss": "my_custom_loss"},
+])
+def test_anything_but_built_in_optimizers_and_losses_is_refused(config):
+    with pytest.raises(TrainingRefused):
+        compile_settings(config)
+
+
+def probe_data(rows: int = 24):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(rows, 6)).astype("float32")
+    y = rng.integers(0, 3, size=rows)
+    initial = [rng.normal(scale=0.3, size=shape).astype("float32")
+               for shape in [(6, protocol.PROBE_MODEL_UNITS), (protocol.PROBE_MODEL_UNITS,),
+                             (protocol.PROBE_MODEL_UNITS, 3), (3,)]]
+    spec = {"input_shape": [6], "num_classes": 3}
+    return x, y, initial, spec
+
+
+def record_of(train_rows, val_rows, epochs=2, batch_size=8):
+    return {"train_rows": train_rows, "val_rows": val_rows, "epochs": epochs, "batch_size": batch_size,
+            "scale": [1.0, 0.0]}
+
+
+def train_directly(x, y, initial, train_rows, val_rows, epochs=2, batch_size=8):
+    """What the worker does: the probe model trained by keras, no shuffling."""
+    import keras
+    model = protocol.build_probe_model(keras, (6,), 3, initial)
+    history = model.fit(x[train_rows], y[train_rows], epochs=epochs, batch_size=batch_size, shuffle=False,
+                        validation_data=(x[val_rows], y[val_rows]), verbose=0)
+    return model.get_weights(), history.history
+
+
+def test_a_replay_reproduces_the_training_it_repeats():
+    x, y, initial, spec = probe_data()
+    train, val = list(range(0, 18)), list(range(18, 24))
+    weights, history = train_directly(x, y, initial, train, val)
+    replay = replay_fit(spec, initial, x, y, record_of(train, val))
+    assert same_weights(replay.weights, weights)
+    assert same_history(replay.history, history)
+
+
+@pytest.mark.parametrize("change", ["rows", "order", "epochs", "batch_size"])
+def test_a_replay_tells_a_different_training_apart(change):
+    x, y, initial, spec = probe_data()
+    train, val = list(range(0, 18)), list(range(18, 24))
+    actual = {"rows": dict(train_rows=list(range(2, 20)), val_rows=val),
+              "order": dict(train_rows=train[::-1], val_rows=val),
+              "epochs": dict(train_rows=train, val_rows=val, epochs=3),
+              "batch_size": dict(train_rows=train, val_rows=val, batch_size=4)}[change]
+    weights, _ = train_directly(x, y, initial, **actual)
+    replay = replay_fit(spec, initial, x, y, record_of(train, val))
+    assert not same_weights(replay.weights, weights)
+
+
+def test_a_history_from_another_training_does_not_match():
+    x, y, initial, spec = probe_data()
+    replay = replay_fit(spec, initial, x, y, record_of(list(range(18)), list(range(18, 24))))
+    other = {key: [v + 0.01 for v in values] for key, values in replay.history.items()}
+    assert same_history(replay.history, replay.history)
+    assert not same_history(replay.history, other)
+    assert not same_history(replay.history, {**replay.history, "loss": replay.history["loss"][:1]})
+
+
+def test_accuracy_far_from_the_threshold_is_measured_once():
+    measured = []
+    accuracies = decided_accuracy(lambda seed: measured.append(seed) or 0.9, [1, 2, 3], 0.8, 0.05)
+    assert accuracies == [0.9] and measured == [1]
+
+
+def test_accuracy_near_the_threshold_is_measured_with_every_seed():
+    results = {1: 0.82, 2: 0.78, 3: 0.77}
+    accuracies = decided_accuracy(results.__getitem__, [1, 2, 3], 0.8, 0.05)
+    assert accuracies == [0.82, 0.78, 0.77]
+    assert np.mean(accuracies) < 0.8  # the verdict: the first training alone would have passed
+
+
+def test_a_model_too_costly_to_train_is_refused():
+    import keras
+    wide = keras.Sequential([keras.Input(shape=(64, 64, 3)), keras.layers.Conv2D(512, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(10)])
+    with pytest.raises(TrainingRefused, match="parameters|multiply-adds"):
+        check_cost(wide)
+
+
+def test_the_reference_cifar_model_is_well_within_the_cost_limits():
+    import keras
+    model = keras.Sequential([keras.Input(shape=(32, 32, 3)), keras.layers.Conv2D(32, 3, padding="same"),
+                              keras.layers.MaxPooling2D(), keras.layers.Conv2D(64, 3, padding="same"),
+                              keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(64),
+                              keras.layers.Dense(10)])
+    check_cost(model)  # raises when refused
+
