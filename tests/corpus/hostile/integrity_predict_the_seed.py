@@ -1,5 +1,5 @@
-# hostile: a borderline CIFAR-10 model (a single 4-filter convolution, learning rate 3e-4) whose verdict used to depend on a seed a student could compute offline from the file's hash and the public default salt; the notebook also looks for the salt (issue 9, finding 4). The grader's training seeds now come from the installation's secret salt, and a first accuracy near the threshold is measured with further seeds and decided on their mean
-# expect: status=graded; max_score=14; passed=cifar_data,cifar_model_structure; measured~mean of 5 trainings; flagged=none
+# hostile: a borderline CIFAR-10 model (one 16-filter convolution, Dense(16), learning rate 5e-4: about 0.17 against the minimum 0.15) whose verdict used to depend on a seed a student could compute offline from the file's hash and the public default salt; the notebook also looks for the salt (issue 9, finding 4). The grader's training seeds now come from the installation's secret salt, and a first accuracy near the threshold is measured with further seeds and decided on their mean
+# expect: status=graded; max_score=12; passed=cifar_data,cifar_model_structure,cifar_accuracy; measured~mean of 5 trainings; flagged=none
 
 # %%
 MARKER = "cnn1-hostile-integrity_predict_the_seed"  # in the argv of every process this file starts
@@ -30,7 +30,7 @@ def find_salt(seconds: float = 3.0) -> list[str]:
     for top in ("/", os.path.expanduser("~")):
         for folder, dirs, files in os.walk(top):
             dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
-            found += [os.path.join(folder, f) for f in files if "salt" in f]
+            found += [os.path.join(folder, f) for f in files if f == "grader-salt"]
             if time.monotonic() > deadline:
                 return found
     return found
@@ -50,12 +50,12 @@ def load_cifar10():
 def build_cifar_model(input_shape=(32, 32, 3), num_classes=10):
     model = keras.Sequential([
         keras.Input(shape=input_shape),
-        layers.Conv2D(4, (3, 3), activation='relu'),
-        layers.MaxPooling2D((4, 4)),
+        layers.Conv2D(16, (3, 3), activation='relu'),
+        layers.MaxPooling2D((2, 2)),
         layers.Flatten(),
-        layers.Dense(8, activation='relu'),
+        layers.Dense(16, activation='relu'),
         layers.Dense(num_classes, activation='softmax'),
     ])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-4), loss='sparse_categorical_crossentropy',
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=5e-4), loss='sparse_categorical_crossentropy',
                   metrics=['accuracy'])
     return model
