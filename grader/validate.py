@@ -10,9 +10,10 @@ It holds when
   * every faulty variant in tests/corpus/faulty loses points exactly in its own check (and in the
     checks it declares with `# also-fails:`), keeping full marks everywhere else.
 
-A faulty variant is a short snippet `tests/corpus/faulty/<check id>.py` whose first line is
-`# defect: <one line>`; appended to the reference `.py` as its last cell, it redefines one contract
-function with one mistake. The gradings run in a pool of spawned processes, each calling
+A faulty variant is a short snippet `tests/corpus/faulty/<check id>.py` (or `<check id>__<what>.py`
+for a further one) whose first line is
+`# defect: <one line>`; appended as the last cell to the reference `.py`'s definitions (without its
+demo cells: `definitions_only`), it redefines one contract function with one mistake. The gradings run in a pool of spawned processes, each calling
 `grade_submission` exactly as `grade` does.
 """
 
@@ -166,6 +167,11 @@ class Variant:
     def expected_failures(self) -> set[str]:
         return {self.check_id, *self.also_fails}
 
+    @property
+    def name(self) -> str:
+        """The file's stem: `<check id>` or `<check id>__<what>` for a further variant of a check."""
+        return self.path.stem
+
 
 class VariantError(Exception):
     """A variant file is malformed; str() says why."""
@@ -187,7 +193,7 @@ def read_variant(path: Path) -> Variant:
         ast.parse(text, filename=str(path))
     except SyntaxError as problem:
         raise VariantError(f"{Path(path).name}: syntax error on line {problem.lineno}: {problem.msg}") from None
-    return Variant(Path(path).stem, match.group(1).strip(), tuple(also), text, Path(path))
+    return Variant(Path(path).stem.split("__")[0], match.group(1).strip(), tuple(also), text, Path(path))
 
 
 def load_variants(folder: Path = FAULTY_DIR) -> tuple[list[Variant], list[str]]:
@@ -201,10 +207,25 @@ def load_variants(folder: Path = FAULTY_DIR) -> tuple[list[Variant], list[str]]:
     return variants, problems
 
 
+def definitions_only(source: str) -> str:
+    """The imports, functions, classes and UPPER_CASE constants of a `.py`, without its demo code:
+    what the checks call, graded in a fraction of the time the notebook's own cells take."""
+    lines = source.splitlines()
+    kept = []
+    for node in ast.parse(source).body:
+        constant = isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
+            isinstance(t, ast.Name) and t.id.isupper() for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+        if constant or isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            first = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]])
+            kept.append("\n".join(lines[first - 1:node.end_lineno]))
+    return "# %%\n" + "\n\n".join(kept)
+
+
 def build_variant(variant: Variant, folder: Path, reference: Path = REFERENCE_PY) -> Path:
-    """Write the reference `.py` with the variant's snippet appended as its last cell."""
-    source = Path(reference).read_text(encoding="utf-8").rstrip("\n")
-    path = Path(folder) / f"faulty_{variant.check_id}.py"
+    """Write the reference's definitions (`definitions_only`) with the variant's snippet appended as
+    the last cell (the full reference is graded on its own, notebook and `.py`)."""
+    source = definitions_only(Path(reference).read_text(encoding="utf-8")).rstrip("\n")
+    path = Path(folder) / f"faulty_{variant.name}.py"
     path.write_text(f"{source}\n\n\n# %%\n{variant.snippet.rstrip()}\n", encoding="utf-8")
     return path
 
@@ -390,7 +411,7 @@ def validate(jobs: int = 1, options: GradeOptions = GradeOptions(), console: Con
         tasks: list[tuple[str, Path]] = [("reference notebook", REFERENCE_NOTEBOOK),
                                          ("reference .py", REFERENCE_PY),
                                          ("template notebook", TEMPLATE_NOTEBOOK)]
-        by_name = {f"variant {v.check_id}": v for v in variants}
+        by_name = {f"variant {v.name}": v for v in variants}
         tasks += [(name, build_variant(v, Path(folder))) for name, v in by_name.items()]
         outcomes = _grade_all(tasks, jobs, options, console)
 
