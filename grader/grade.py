@@ -20,8 +20,8 @@ from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_te
 from grader.probes import build_plan, write_worker_inputs
 from grader.protocol import SPEC_FILE, probe_step
 from grader.secret import SaltUnavailable, installation_salt
-from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, CellError, CheckResult,
-                            Deliverable, Feedback, Figure, GradeResult, Text)
+from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, TAMPERING, CellError,
+                            CheckResult, Deliverable, Feedback, Figure, GradeResult, IntegrityFlag, Text)
 from grader.rubric import PROJECT_ROOT, Rubric, load_rubric
 from grader.score import run_checks, score_checks
 from grader.worker import JobFolder, Limits, choose_sandbox, run_worker
@@ -92,6 +92,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         timings["artifacts"] = time.monotonic() - clock
         clock = time.monotonic()
         outcomes = run_checks(CheckContext(plan, artifacts, rubric), rubric)
+        outcomes.flags += harness_notes(artifacts, outcomes.flags)
         checks = score_checks(rubric, outcomes)
         timings["checks"] = time.monotonic() - clock
     finally:
@@ -119,6 +120,14 @@ def hidden_paths(submission: Submission, options: GradeOptions) -> list[Path]:
     if (PROJECT_ROOT / "pyproject.toml").is_file():  # a checkout, not an installed package
         project = sorted(path for path in PROJECT_ROOT.iterdir() if path.is_dir())
     return [*project, datasets.data_dir(options.data_dir), submission.path.parent.resolve(), *options.hide_paths]
+
+
+def harness_notes(artifacts, flags: list[IntegrityFlag]) -> list[IntegrityFlag]:
+    """What the harness saw of its instruments being changed, as one flag for the whole submission
+    (voiding nothing by itself: the checks that rely on the instruments void their own points)."""
+    notes = sorted({note for result in artifacts.probes.values() for note in result.tampering})
+    flag = IntegrityFlag(TAMPERING, (), "the worker's harness saw: " + "; ".join(notes))
+    return [flag] if notes and flag not in flags else []
 
 
 def _import_keras() -> None:

@@ -68,6 +68,11 @@ CRASH_REASONS = {
 }
 
 
+# Probes whose evidence the harness's instruments (the fit recorder) collect: a note of tampering
+# from the harness voids the checks that read them. Other probes return plain values the grader
+# checks itself; for them the note only flags the submission.
+INSTRUMENTED_PROBES = (protocol.PROBE_TRAIN_MODEL, protocol.PROBE_CROSS_VALIDATE)
+
 FLAGGED = Feedback(
     expected=Text("採点用の記録が改ざんされていないこと", "the grader's records left as they were"),
     got="the grader's records of this check were altered or do not match what it recomputed",
@@ -83,7 +88,7 @@ def flagged(ctx: CheckContext, kind: str, detail: str) -> None:
 def value_of(ctx: CheckContext, probe_id: str, function: str) -> Any:
     """The value a probe returned, or a failure that says why there is none."""
     result = ctx.probe(probe_id)
-    if result.tampering:
+    if result.tampering and ctx.plan.probe(probe_id)["kind"] in INSTRUMENTED_PROBES:
         flagged(ctx, TAMPERING, f"{probe_id}: " + "; ".join(result.tampering))
     if result.status == protocol.STATUS_OK:
         return result.value

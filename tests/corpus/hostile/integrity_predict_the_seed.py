@@ -1,5 +1,5 @@
-# hostile: a borderline CIFAR-10 model (one 16-filter convolution, Dense(16), learning rate 5e-4: about 0.17 against the minimum 0.15) whose verdict used to depend on a seed a student could compute offline from the file's hash and the public default salt; the notebook also looks for the salt (issue 9, finding 4). The grader's training seeds now come from the installation's secret salt, and a first accuracy near the threshold is measured with further seeds and decided on their mean
-# expect: status=graded; max_score=12; passed=cifar_data,cifar_model_structure,cifar_accuracy; measured~mean of 5 trainings; flagged=none
+# hostile: a borderline CIFAR-10 model (one 16-filter convolution, Dense(16), learning rate 5e-4: 0.15-0.25 from one training to the next, against the minimum 0.15) whose verdict used to depend on a seed a student could compute offline from the file's hash and the public default salt; the notebook also looks for the salt (issue 9, finding 4). The grader's training seeds now come from the installation's secret salt, and a first accuracy near the threshold is measured with further seeds and decided on their mean
+# expect: status=graded; max_score=12; passed=cifar_data,cifar_model_structure; measured~test accuracy; flagged=none
 
 # %%
 MARKER = "cnn1-hostile-integrity_predict_the_seed"  # in the argv of every process this file starts

@@ -1,6 +1,6 @@
 # hostile: monkeypatching Keras at import time: count_params says 30762, fit (also the harness's saved original) trains nothing and reports perfect accuracy, evaluate and predict lie
-# expect: status=graded; max_score=18; passed=preprocess_dense,to_one_hot,dense_architecture,dense_compile
-# expect: failed=dense_accuracy,cnn_architecture,cnn_compile,cnn_accuracy
+# expect: status=graded; max_score=25; passed=preprocess_dense,to_one_hot,dense_architecture,dense_compile,dense_accuracy
+# expect: failed=cnn_architecture,cnn_compile,cnn_accuracy; flagged=tampering
 
 # %%
 MARKER = "cnn1-hostile-tamper_keras"  # in the argv of every process this file starts
