@@ -87,10 +87,11 @@ def test_canvas_class_rows_canvas_import_and_invalid_notebook(tmp_path):
     header = next(csv.reader(open(out / "grades.csv", encoding="utf-8-sig")))
     assert header[:8] == ["student_id", "name", "canvas_user_id", "canvas_attachment_id", "late",
                           "status", "total", "max_total"]
-    assert header[8:10] == ["preprocess_dense", "to_one_hot"] and header[-4:-2] == ["reason", "reason_ja"]
+    assert header[8:10] == ["preprocess_dense", "to_one_hot"]
+    assert header[-5:-2] == ["reason", "reason_ja", "integrity"]
     assert len([h for h in header if h not in ("student_id", "name", "canvas_user_id", "canvas_attachment_id",
                                                "late", "status", "total", "max_total", "reason",
-                                               "reason_ja", "file", "sha256")]) == 24
+                                               "reason_ja", "integrity", "file", "sha256")]) == 24
     assert read_rows(out / "canvas_grades.csv") == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "CNN I (4242)"],
         ["    Points Possible", "", "", "", "", "100"],
