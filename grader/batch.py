@@ -1,8 +1,9 @@
 """Grade a whole class: an LMS export in, a gradebook, feedback pages and a class summary out.
 
 Every submission goes through the one grading function (`grader.grade.grade_submission` unless a
-test passes another with the same signature), in a pool of spawned processes on this machine or as
-one task each on a Dask cluster. Each result is stored the moment it arrives (`grader.store`), so a
+test passes another with the same signature), in `grader.pool`'s pool of spawned processes on this
+machine or as one task each on a Dask cluster: a grading that dies or hangs becomes that student's
+grader error and the others go on. Each result is stored the moment it arrives (`grader.store`), so a
 run that is killed loses at most the submissions being graded at that moment, and the same command
 run again grades only what is missing or changed.
 
@@ -20,17 +21,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import itertools
-import logging
 import os
-import queue
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import psutil
@@ -41,6 +35,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 
 from grader.grade import GradeOptions
 from grader.lms import Collection, Problem, Submission, collect_submissions
+from grader.pool import (TIMED_OUT, DaskPool, Outcome, Pool, PoolError, ProcessPool, Task,
+                         task_timeout_for)
 from grader.reports import for_students
 from grader.reports.common import COURSE_TITLE
 from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, write_canvas_csv,
@@ -53,9 +49,6 @@ from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 GradeFn = Callable[[Path, GradeOptions], GradeResult]
 
 WORKER_OVERHEAD_MB = 1500       # grader process + TensorFlow import, on top of the worker's cap
-BREAK_DRAIN_SECONDS = 30.0      # after a pool breaks, how long the other futures get to report
-POLL_SECONDS = 1.0
-STARTUP_ALLOWANCE_SECONDS = 300.0
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "canvas_grades.csv"
@@ -114,9 +107,10 @@ def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layou
     canvas_assignment: the Canvas column title, best "Title (assignment id)"; default: the rubric title.
     feedback_view: "student" (what `grader.reports.for_students` lets a student see) or "instructor".
     regrade_errors: grade again on a rerun the submissions whose stored result is a grader error.
-    task_timeout: seconds after which a submission stuck in the local pool is stopped and recorded
-        as a grader error (default: 3 x options.total_seconds + 300 s; grade_submission enforces its
-        own limits first, this only guards against a hung grading process).
+    task_timeout: seconds from its start after which a grading is stopped and recorded as a grader
+        error (default: 3 x options.total_seconds + 300 s; grade_submission enforces its own limits
+        first, this only guards against a hung grading process; on Dask the grading is given up but
+        keeps its worker thread, see `grader.pool.DaskPool`).
     """
     started = time.monotonic()
     grade_fn = grade_fn or _default_grade_fn()
@@ -147,15 +141,11 @@ def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layou
         batch_options = _batch_options(options, input_path, out_dir, collection)
         recorder = _Recorder(store, out_dir, rubric, feedback_view, console)
         if todo:
+            timeout = task_timeout or task_timeout_for(options.total_seconds)
+            pool = _pool(scheduler, jobs, options, timeout, console, len(todo))
             with _progress(console) as progress:
                 recorder.attach(progress, len(todo))
-                if scheduler:
-                    _grade_with_dask(scheduler, todo, grade_fn, batch_options, recorder)
-                else:
-                    job_count = jobs or default_jobs(options)
-                    console.print(f"Grading {len(todo)} submission(s) with {job_count} process(es).")
-                    timeout = task_timeout or 3 * options.total_seconds + 300
-                    _PoolRunner(job_count, grade_fn, batch_options, recorder, timeout).run(todo)
+                _grade_all(pool, grade_fn, todo, batch_options, recorder)
         summary = _write_outputs(out_dir, collection, items, store, rubric, recorder, input_path,
                                  canvas_csv, moodle_csv, canvas_assignment, hash_problems)
     summary.graded_now, summary.skipped = recorder.recorded, skipped
@@ -358,245 +348,50 @@ def _progress(console: Console) -> Progress:
         console=console, transient=False)
 
 
-# ---------------------------------------------------------------------------------- local pool
-@dataclass
-class _Running:
-    item: _WorkItem
-    token: int
-    deadline: float          # until the grading is seen to start: a bound that includes start-up
-    solo: bool
-    started: bool = False
-    overdue: bool = False
+# ---------------------------------------------------------------------------------- grading
+def _pool(scheduler: str | None, jobs: int | None, options: GradeOptions, timeout: float,
+          console: Console, count: int) -> Pool:
+    """The local process pool, or Dask when a scheduler is given."""
+    if scheduler:
+        return DaskPool(scheduler, timeout)
+    job_count = jobs or default_jobs(options)
+    console.print(f"Grading {count} submission(s) with {job_count} process(es).")
+    return ProcessPool(job_count, timeout)
 
 
-# Set in each pool process by `_init_pool_process`: where a grading reports that it has started.
-_started_queue = None
+def _grade_all(pool: Pool, grade_fn: GradeFn, items: list[_WorkItem], options: GradeOptions,
+               recorder: _Recorder) -> None:
+    """Grade every item in the pool, storing each result as it arrives."""
+    by_key = dict(enumerate(items))
+    tasks = [Task(key, (item.submission.path, options)) for key, item in by_key.items()]
 
+    def record(outcome: Outcome) -> None:
+        item = by_key[outcome.key]
+        recorder.record(item, _result_of(outcome, item, recorder.rubric))
 
-def _init_pool_process(started_queue) -> None:
-    global _started_queue
-    _started_queue = started_queue
-
-
-def _grade_in_pool(grade_fn: GradeFn, token: int, path: Path, options: GradeOptions) -> GradeResult:
-    """Runs in a pool process: say "started" (the deadline counts from here), then grade."""
-    if _started_queue is not None:
-        _started_queue.put(token)
-    return grade_fn(path, options)
-
-
-class _PoolRunner:
-    """A spawn-context process pool that survives its processes dying.
-
-    When the pool breaks (a grading process was killed, e.g. by the OOM killer), every submission in
-    flight fails with BrokenProcessPool. With one in flight, that one is the cause and gets a grader
-    error result. With several, each is graded again alone; one that breaks the pool alone is the
-    cause. A submission past its deadline is stopped by killing the pool's processes.
-    """
-
-    def __init__(self, jobs: int, grade_fn: GradeFn, options: GradeOptions, recorder: _Recorder,
-                 task_timeout: float) -> None:
-        self.jobs = max(1, jobs)
-        self.grade_fn = grade_fn
-        self.options = options
-        self.recorder = recorder
-        self.task_timeout = task_timeout
-        self.tokens = itertools.count()
-        self.started_queue = None
-
-    def run(self, items: list[_WorkItem]) -> None:
-        pending: deque[_WorkItem] = deque(items)
-        suspects: deque[_WorkItem] = deque()
-        in_flight: dict[Future, _Running] = {}
-        executor = self._new_executor()
-        try:
-            while pending or suspects or in_flight:
-                self._fill(executor, pending, suspects, in_flight)
-                finished, _ = wait(list(in_flight), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-                self._note_started(in_flight)
-                broken = self._collect_finished(finished, in_flight)
-                stopped = self._stop_overdue(executor, in_flight)
-                if broken or stopped:
-                    broken += self._drain(in_flight)
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    executor = self._new_executor()
-                    self._assign_blame(broken, pending, suspects)
-        except BaseException:
-            # Ctrl-C or a fatal error: stop the gradings now instead of waiting for them at exit.
-            _kill_processes(executor)
-            raise
-        finally:
-            executor.shutdown(wait=False, cancel_futures=True)
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        # spawn, never fork: the grading function imports TensorFlow, whose threads do not survive fork.
-        context = get_context("spawn")
-        # A fresh queue per pool: a process killed while writing to the old one may have broken it.
-        self.started_queue = context.Queue()
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                   initializer=_init_pool_process, initargs=(self.started_queue,))
-
-    def _note_started(self, in_flight: dict[Future, _Running]) -> None:
-        """Start each grading's deadline when its process reports that it began."""
-        by_token = {running.token: running for running in in_flight.values()}
-        while True:
-            try:
-                token = self.started_queue.get_nowait()
-            except (queue.Empty, OSError, ValueError, EOFError):
-                return
-            running = by_token.get(token)
-            if running is not None and not running.started:
-                running.started = True
-                running.deadline = time.monotonic() + self.task_timeout
-
-    def _fill(self, executor: ProcessPoolExecutor, pending: deque, suspects: deque,
-              in_flight: dict[Future, _Running]) -> None:
-        if suspects:
-            if not in_flight:
-                self._submit(executor, suspects.popleft(), in_flight, solo=True)
-            return
-        # No more in flight than processes: then every submission in flight is really running, and
-        # a deadline measures its own grading, not time spent waiting in the queue.
-        while pending and len(in_flight) < self.jobs:
-            self._submit(executor, pending.popleft(), in_flight, solo=False)
-
-    def _submit(self, executor: ProcessPoolExecutor, item: _WorkItem, in_flight: dict, solo: bool) -> None:
-        token = next(self.tokens)
-        future = executor.submit(_grade_in_pool, self.grade_fn, token, item.submission.path, self.options)
-        # Until the start is seen, allow for starting a process and importing TensorFlow on a busy machine.
-        deadline = time.monotonic() + self.task_timeout + STARTUP_ALLOWANCE_SECONDS
-        in_flight[future] = _Running(item, token, deadline, solo)
-
-    def _collect_finished(self, finished: set[Future], in_flight: dict[Future, _Running]) -> list[_Running]:
-        broken = []
-        for future in finished:
-            running = in_flight.pop(future)
-            error = future.exception()
-            if isinstance(error, BrokenProcessPool):
-                broken.append(running)
-            elif error is not None:
-                _raise_if_fatal(error)
-                self.recorder.record(running.item, grader_error_result(
-                    running.item, self.recorder.rubric,
-                    Text(ja=f"採点中にエラーが発生しました（{type(error).__name__}）。",
-                         en=f"the grader raised {type(error).__name__}: {error}")))
-            else:
-                self.recorder.record(running.item, future.result())
-        return broken
-
-    def _stop_overdue(self, executor: ProcessPoolExecutor, in_flight: dict[Future, _Running]) -> bool:
-        now = time.monotonic()
-        overdue = [running for running in in_flight.values() if running.deadline < now]
-        if not overdue:
-            return False
-        for running in overdue:
-            running.overdue = True
-        # The only way to stop one call of a ProcessPoolExecutor is to end its processes.
-        _kill_processes(executor)
-        return True
-
-    def _drain(self, in_flight: dict[Future, _Running]) -> list[_Running]:
-        """Wait for the other futures of a broken pool; record those that still finished."""
-        finished, _ = wait(list(in_flight), timeout=BREAK_DRAIN_SECONDS)
-        broken = self._collect_finished(finished, in_flight)
-        broken += in_flight.values()
-        in_flight.clear()
-        return broken
-
-    def _assign_blame(self, broken: list[_Running], pending: deque, suspects: deque) -> None:
-        overdue = [running for running in broken if running.overdue]
-        innocent: list[_Running] = []
-        if overdue:
-            for running in overdue:
-                self._record_crash(running, Text(
-                    ja=f"採点が制限時間（{self.task_timeout:.0f} 秒）を超えたため中止しました。",
-                    en=f"grading took longer than {self.task_timeout:.0f} s and was stopped"))
-            innocent = [running for running in broken if not running.overdue]
-        elif len(broken) == 1 or all(running.solo for running in broken):
-            for running in broken:
-                self._record_crash(running, Text(
-                    ja="採点プロセスが異常終了しました（メモリ不足などの可能性があります）。",
-                    en="the grading process died (for example killed for using too much memory)"))
-        else:
-            suspects.extend(running.item for running in broken)
-        pending.extendleft(reversed([running.item for running in innocent]))
-
-    def _record_crash(self, running: _Running, reason: Text) -> None:
-        self.recorder.record(running.item, grader_error_result(running.item, self.recorder.rubric, reason))
-
-
-def _kill_processes(executor: ProcessPoolExecutor) -> None:
-    """Kill the pool's processes and everything they started (the sandboxed workers run in their
-    own session, so they would outlive a killed pool process and keep a core busy)."""
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        try:
-            descendants = psutil.Process(process.pid).children(recursive=True)
-        except (psutil.Error, ValueError, TypeError):
-            descendants = []
-        for victim in descendants:
-            try:
-                victim.kill()
-            except psutil.Error:
-                pass
-        try:
-            process.kill()
-        except (OSError, AttributeError, ValueError):
-            pass
-
-
-# ---------------------------------------------------------------------------------- Dask
-def _grade_with_dask(scheduler: str, items: list[_WorkItem], grade_fn: GradeFn, options: GradeOptions,
-                     recorder: _Recorder) -> None:
-    """Each submission one Dask task; results are recorded in the order they complete."""
-    distributed = _import_distributed()
-    client, cluster = _dask_client(distributed, scheduler)
     try:
-        futures = {client.submit(grade_fn, item.submission.path, options, pure=False): item
-                   for item in items}
-        for future in distributed.as_completed(futures):
-            item = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # KilledWorker after retries, or the grade function raised
-                _raise_if_fatal(error)
-                result = grader_error_result(item, recorder.rubric, Text(
-                    ja=f"Dask のタスクが失敗しました（{type(error).__name__}）。",
-                    en=f"the Dask task failed: {type(error).__name__}: {error}"))
-            recorder.record(item, result)
-            future.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        pool.run(grade_fn, tasks, record)
+    except PoolError as problem:
+        raise BatchError(str(problem)) from None
 
 
-def _import_distributed():
-    try:
-        import distributed
-    except ImportError:
-        raise BatchError("--scheduler needs Dask, which is not installed: "
-                         "pip install 'cnn1-grader[dask]'") from None
-    return distributed
-
-
-def _dask_client(distributed, scheduler: str):
-    if scheduler.startswith("local:"):
-        try:
-            workers = int(scheduler.split(":", 1)[1])
-        except ValueError:
-            raise BatchError(f"{scheduler!r}: expected local:N with N worker processes") from None
-        # No Dask memory limit: grade_submission caps the memory of each grading itself, and Dask
-        # would otherwise restart a worker in the middle of a TensorFlow run.
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           memory_limit=0, dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-        return distributed.Client(cluster), cluster
-    if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
-        raise BatchError(f"{scheduler!r}: expected tcp://host:port or local:N")
-    try:
-        return distributed.Client(scheduler, timeout="30s"), None
-    except OSError as exc:
-        raise BatchError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+def _result_of(outcome: Outcome, item: _WorkItem, rubric: Rubric) -> GradeResult:
+    """The grading's result, or a grader error result saying why there is none."""
+    if outcome.ok:
+        return outcome.value
+    if outcome.error is not None:
+        _raise_if_fatal(outcome.error)
+        error = outcome.error
+        reason = Text(ja=f"採点中にエラーが発生しました（{type(error).__name__}）。",
+                      en=f"the grader raised {type(error).__name__}: {error}")
+    elif outcome.failure == TIMED_OUT:
+        reason = Text(ja=f"採点が制限時間（{outcome.detail}）を超えたため中止しました。",
+                      en=f"grading took longer than {outcome.detail} and was stopped")
+    else:
+        reason = Text(ja="採点プロセスが異常終了しました（メモリ不足などの可能性があります）。",
+                      en=f"the grading process died ({outcome.detail}; for example killed for using "
+                         "too much memory)")
+    return grader_error_result(item, rubric, reason)
 
 
 # ---------------------------------------------------------------------------------- outputs

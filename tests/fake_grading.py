@@ -1,4 +1,5 @@
-"""A deterministic stand-in for `grade_submission` in the fast batch tests, and notebook builders.
+"""A deterministic stand-in for `grade_submission` in the fast batch tests, notebook builders, and
+small task functions for the pool tests (echo, nap, crash, fail, hang_with_child, ...).
 
 The fake reads markers from the submission's text, so each test decides the outcome itself:
   PASS:<check id>   that check passes (all others fail); PASS:ALL passes every check
@@ -140,3 +141,51 @@ def write(path: Path, text: str, mtime: float | None = None) -> Path:
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
+
+
+# ---------------------------------------------------------------------------------- pool tasks
+# Small task functions for tests/test_pool.py: each does one thing a grading can do to its process.
+def echo(value):
+    """Returns its argument."""
+    return value
+
+
+def nap(seconds: float, value=None):
+    """Sleeps, then returns `value`."""
+    time.sleep(seconds)
+    return value
+
+
+def crash(code: int = 1):
+    """Ends its process at once, as the OOM killer or a segfault would."""
+    os._exit(code)
+
+
+def fail(message: str):
+    """Raises ValueError(message)."""
+    raise ValueError(message)
+
+
+def unpicklable_result():
+    """Returns something that cannot be sent to another process."""
+    import threading
+    return threading.Lock()
+
+
+def hang_with_child(pid_file: str):
+    """Starts a child in its own session (like the grader's sandboxed worker), writes its pid to
+    `pid_file`, and never returns."""
+    import subprocess
+    child = subprocess.Popen(["sleep", "3600"], start_new_session=True)
+    Path(pid_file).write_text(str(child.pid))
+    time.sleep(3600)
+
+
+def big_result_when(go_file: str, pid_file: str, size: int) -> bytes:
+    """Writes its pid to `pid_file`, waits (at most 60 s) for `go_file`, then returns `size` bytes:
+    a test can kill the process while it sends a result larger than the pipe holds."""
+    Path(pid_file).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not Path(go_file).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return b"x" * size
