@@ -60,10 +60,12 @@ def test_outcomes_that_do_not_match_the_calls_fail_and_are_flagged(plan, edit):
     assert scored.flags[0].checks == ("preprocess_dense",)
 
 
-def test_a_tampering_note_of_the_harness_voids_a_correct_answer(plan):
+def test_a_tampering_note_does_not_void_a_value_the_grader_checked_itself(plan):
+    """The note matters for the checks that rely on the harness's instruments (train_model,
+    cross-validation; see tests/corpus/hostile/tamper_keras.py); a value check stands on its own."""
     result, scored = grade_preprocess_dense(plan, honest_outcomes(plan), tampering=["keras.Model.fit was replaced"])
-    assert result.status == FAILED and result.points == 0
-    assert "keras.Model.fit was replaced" in scored.flags[0].detail
+    assert result.status == PASSED
+    assert not scored.flags
 
 
 def test_each_call_is_judged_on_its_own_inputs(plan):
