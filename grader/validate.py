@@ -23,10 +23,8 @@ import ast
 import re
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from rich.console import Console
@@ -35,6 +33,7 @@ from rich.table import Table
 
 from grader import datasets
 from grader.grade import GradeOptions, grade_submission
+from grader.pool import DIED, TIMED_OUT, Outcome, ProcessPool, Task, task_timeout_for
 from grader.results import GRADED, GradeResult
 from grader.rubric import PROJECT_ROOT, RUBRIC_PATH, Rubric, RubricError, load_rubric, rubric_problems
 from grader.score import GRADER_FAULT
@@ -325,53 +324,41 @@ def judge_variant(name: str, variant: Variant, result: GradeResult) -> Validatio
 
 
 # ------------------------------------------------------------------ running the gradings
-def _grade_task(path: Path, options: GradeOptions) -> tuple[GradeResult, float]:
-    """One grading in a pool process (module level so that it pickles into spawned processes)."""
-    started = time.monotonic()
-    result = grade_submission(path, options)
-    return result, time.monotonic() - started
+GradeFn = Callable[[Path, GradeOptions], GradeResult]
 
 
 def _grade_all(tasks: list[tuple[str, Path]], jobs: int, options: GradeOptions,
-               console: Console | None) -> dict[str, tuple[GradeResult | None, float, str]]:
-    """Grade every (name, path) in a spawn pool; name -> (result or None, seconds, error).
-
-    A grading process that dies breaks the whole pool; the gradings it took down with it are then
-    retried one by one, each in a pool of its own, so only the one that dies again is lost.
-    """
+               console: Console | None, grade_fn: GradeFn = grade_submission,
+               ) -> dict[str, tuple[GradeResult | None, float, str]]:
+    """Grade every (name, path) in `grader.pool`'s process pool; name -> (result or None, seconds,
+    error). A grading that dies or hangs loses only its own item; the others go on in parallel."""
     outcomes: dict[str, tuple[GradeResult | None, float, str]] = {}
     progress = Progress(TextColumn("[bold]validate[/bold] {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console or Console(quiet=True),
                         disable=console is None)
     with progress:
         bar = progress.add_task("grading", total=len(tasks))
-        broken = _run_pool(tasks, max(1, jobs), options, outcomes, progress, bar)
-        for task in broken:
-            _run_pool([task], 1, options, outcomes, progress, bar)
+
+        def record(outcome: Outcome) -> None:
+            outcomes[outcome.key] = _validation_outcome(outcome)
+            progress.update(bar, advance=1, description=outcome.key)
+
+        pool = ProcessPool(jobs, task_timeout_for(options.total_seconds))
+        pool.run(grade_fn, [Task(name, (path, options)) for name, path in tasks], record)
     return outcomes
 
 
-def _run_pool(tasks: list[tuple[str, Path]], jobs: int, options: GradeOptions,
-              outcomes: dict[str, tuple[GradeResult | None, float, str]], progress: Progress,
-              bar) -> list[tuple[str, Path]]:
-    """Grade `tasks` in one pool, filling `outcomes`; return the tasks lost to a broken pool."""
-    broken = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_grade_task, path, options): (name, path) for name, path in tasks}
-        for future in as_completed(futures):
-            name, path = futures[future]
-            try:
-                result, seconds = future.result()
-                outcomes[name] = (result, seconds, "")
-            except BrokenProcessPool as exc:
-                outcomes[name] = (None, 0.0, f"the grading process died ({exc})"[:400])
-                if len(tasks) > 1:
-                    broken.append((name, path))
-                    continue
-            except Exception as exc:  # e.g. a dataset that cannot be read
-                outcomes[name] = (None, 0.0, f"{type(exc).__name__}: {exc}"[:400])
-            progress.update(bar, advance=1, description=name)
-    return broken
+def _validation_outcome(outcome: Outcome) -> tuple[GradeResult | None, float, str]:
+    """(result or None, seconds, why there is no result) of one grading."""
+    if outcome.ok:
+        return outcome.value, outcome.seconds, ""
+    if outcome.failure == DIED:
+        error = f"the grading process died ({outcome.detail})"
+    elif outcome.failure == TIMED_OUT:
+        error = f"the grading took longer than {outcome.detail} and was stopped"
+    else:  # e.g. a dataset that cannot be read
+        error = f"{type(outcome.error).__name__}: {outcome.error}"
+    return None, outcome.seconds, error[:400]
 
 
 def _datasets_item(options: GradeOptions) -> ValidationItem | None:
