@@ -46,7 +46,7 @@ POLL_SECONDS = 0.5
 STARTUP_ALLOWANCE_SECONDS = 300.0   # spawning a process and importing TensorFlow on a busy machine
 STOP_SECONDS = 5.0                  # how long an idle worker gets to exit when the pool closes
 WORKER_NAME = "grader-pool-worker"
-_STARTED = b"started"               # the worker's first message for a task; the deadline counts from it
+_STARTED = b"started:"              # + the worker's clock when the task starts; the deadline counts from it
 
 
 class PoolError(Exception):
@@ -200,8 +200,10 @@ class _Worker:
                 message = self.connection.recv_bytes()
             except (EOFError, OSError):
                 return self._died()
-            if message == _STARTED:
-                self.started_at = time.monotonic()
+            if message.startswith(_STARTED):
+                # The worker's clock, not when we read it: time.monotonic() is one clock for all
+                # processes of this machine, and we may read late (busy storing another result).
+                self.started_at = float(message.removeprefix(_STARTED))
                 self.deadline = self.started_at + task_timeout
                 continue
             return self._finish(message)
@@ -288,16 +290,20 @@ def _run_one(connection: Connection, message: bytes) -> tuple[bool, Any] | None:
     try:
         call = pickle.loads(message)   # imports the function's module: before the start, not after
     except Exception as error:
-        connection.send_bytes(_STARTED)
+        _report_start(connection)
         return False, RuntimeError(f"the task could not be read in its worker: {type(error).__name__}: {error}")
     if call is None:
         return None
     fn, args = call
-    connection.send_bytes(_STARTED)
+    _report_start(connection)
     try:
         return True, fn(*args)
     except BaseException as error:  # SystemExit too: the task's own end, not the worker's
         return False, error
+
+
+def _report_start(connection: Connection) -> None:
+    connection.send_bytes(_STARTED + repr(time.monotonic()).encode())
 
 
 def _reply(connection: Connection, reply: tuple[bool, Any]) -> None:

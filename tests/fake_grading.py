@@ -161,6 +161,20 @@ def crash(code: int = 1):
     os._exit(code)
 
 
+def crash_if_marked(value: str):
+    """Ends its process with exit code <code> when `value` is "CRASH:<code>", else returns `value`."""
+    if value.startswith("CRASH:"):
+        crash(int(value.removeprefix("CRASH:")))
+    return value
+
+
+def echo_or_fail(value: str):
+    """Raises ValueError when `value` is "fail", else returns it."""
+    if value == "fail":
+        raise ValueError("asked to fail")
+    return value
+
+
 def fail(message: str):
     """Raises ValueError(message)."""
     raise ValueError(message)
@@ -179,6 +193,13 @@ def hang_with_child(pid_file: str):
     child = subprocess.Popen(["sleep", "3600"], start_new_session=True)
     Path(pid_file).write_text(str(child.pid))
     time.sleep(3600)
+
+
+def hang_unless_none(pid_file: str | None):
+    """`hang_with_child(pid_file)`, or "no hang" at once when `pid_file` is None."""
+    if pid_file is None:
+        return "no hang"
+    hang_with_child(pid_file)
 
 
 def big_result_when(go_file: str, pid_file: str, size: int) -> bytes:

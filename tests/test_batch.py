@@ -266,6 +266,8 @@ def test_a_process_that_dies_gives_its_student_a_grader_error_and_the_batch_goes
         "a": ("graded", "4"), "b": ("grader_error", "0"), "c": ("graded", "5"), "d": ("graded", "100")}
     assert "died" in rows["b"]["reason"]
     assert summary.statuses == {"graded": 3, "grader_error": 1}
+    # Each graded once: the death of b (while a was being graded) cost the others nothing.
+    assert sorted(graded_log(grade_log)) == ["a.ipynb", "c.ipynb", "d.py"]
     # A grader error is retried on the next run; the others are not graded again.
     monkeypatch.setenv("FAKE_NO_CRASH", "1")
     graded_before = graded_log(grade_log)
