@@ -112,3 +112,20 @@ def test_reference_report_has_no_tensorflow_log_lines():
     assert "Grading report" in done.stdout and "Score: " in done.stdout
     for marker in TENSORFLOW_NOISE_MARKERS:
         assert marker not in done.stdout and marker not in done.stderr, marker
+
+
+@pytest.mark.slow
+def test_a_cell_cannot_read_the_held_out_test_split(tmp_path):
+    """From the command line: a submission that looks for every copy of the datasets on the machine
+    (the data directory, ~/.keras, ../shared/datasets, a walk of /) finds none and keeps its points."""
+    case = Path(__file__).resolve().parent / "corpus" / "hostile" / "integrity_read_test_split.py"
+    submission = tmp_path / case.name
+    submission.write_bytes(case.read_bytes())
+    done = run_grade(str(submission), "--json", "-")
+    assert done.returncode == cli.EXIT_OK, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    if not result["isolation"].get("read_only_filesystem"):
+        pytest.fail("bubblewrap is needed for this guarantee (install.sh installs it)")
+    cifar_data = next(check for check in result["checks"] if check["id"] == "cifar_data")
+    assert cifar_data["status"] == "passed", cifar_data["feedback"]
+    assert result["score"] == 3

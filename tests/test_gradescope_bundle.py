@@ -120,3 +120,45 @@ def test_datasets_can_be_bundled(tmp_path):
     (data / "cifar10.npz").unlink()
     with pytest.raises(FileNotFoundError):
         write_bundle(tmp_path / "broken.zip", data_dir=data)
+
+
+def test_the_bundle_carries_the_salt_and_setup_installs_it_privately(bundle):
+    with zipfile.ZipFile(bundle) as archive:
+        salt = archive.read("data/grader-salt").decode().strip()
+        setup = archive.read("setup.sh").decode()
+    assert salt == os.environ["CNN_GRADER_SALT"]  # the installation's salt (tests/conftest.py sets it)
+    assert 'install -m 600 "$SOURCE/data/grader-salt" "$ROOT/data/grader-salt"' in setup
+
+
+REAL_GRADE = """#!/usr/bin/env bash
+# The real grader, from the bundled source, with the test suite's Python and packages.
+exec "{python}" -m grader.cli "$@"
+"""
+
+
+@pytest.mark.slow
+def test_run_autograder_hides_every_copy_of_the_datasets_from_the_worker(tmp_path):
+    """A real grading through run_autograder, laid out as Gradescope does, outside /tmp (which the
+    sandbox replaces anyway): the datasets in /autograder/data and the bundle's source/data are there,
+    and a cell that looks for any copy of the test split finds none (cifar_data passes)."""
+    from grader import datasets
+    root = Path("/var/tmp") / f"cnn1-autograder-{os.getpid()}"
+    try:
+        env = stand_in_autograder(root, write_bundle(tmp_path / "autograder.zip"))
+        (root / "venv" / "bin" / "grade").write_text(REAL_GRADE.format(python=sys.executable))
+        for folder in (root / "data", root / "source" / "data"):
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("mnist.npz", "cifar10.npz"):
+                os.link(datasets.data_dir() / name, folder / name)
+        (root / "data" / "grader-salt").write_text((root / "source" / "data" / "grader-salt").read_text())
+        case = PROJECT / "tests" / "corpus" / "hostile" / "integrity_read_test_split.py"
+        (root / "submission" / case.name).write_bytes(case.read_bytes())
+        subprocess.run([str(root / "run_autograder")], cwd=root, env=env, check=True, timeout=300)
+        results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+    from grader.rubric import load_rubric
+    title = load_rubric().check("cifar_data").title.en
+    [cifar_data] = [test for test in results["tests"] if title in test["name"]]
+    assert cifar_data["score"] == cifar_data["max_score"] == 3, cifar_data.get("output")
+    assert results["score"] == 3
