@@ -44,8 +44,30 @@ ACTIVATIONS = {"relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "s
                "mish", "hard_silu", "hard_swish"}
 
 
+# What the grader reads of one submission's artifacts at most, all files together: a submission
+# can make many results refer to one large file, each within its own limit.
+MAX_READ_BYTES = 512 * 1024 * 1024
+MAX_READ_VALUES = 200_000
+
+
 class ArtifactError(Exception):
     """A worker file is missing, malformed or not allowed; str() says which and why."""
+
+
+class ReadBudget:
+    """The bytes and values the grader may still read from one submission's artifacts."""
+
+    def __init__(self, max_bytes: int = MAX_READ_BYTES, max_values: int = MAX_READ_VALUES) -> None:
+        self.bytes_left = max_bytes
+        self.values_left = max_values
+
+    def spend(self, nbytes: int = 0, values: int = 0) -> None:
+        self.bytes_left -= nbytes
+        self.values_left -= values
+        if self.bytes_left < 0:
+            raise ArtifactError("the results together are larger than the grader reads of one submission")
+        if self.values_left < 0:
+            raise ArtifactError("the results together hold more values than the grader reads of one submission")
 
 
 @dataclass
@@ -123,24 +145,29 @@ class WorkerArtifacts:
 
 
 def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str]) -> WorkerArtifacts:
-    """All probe results, cell errors and notebook figures the worker left in `out_dir`."""
+    """All probe results, cell errors and notebook figures the worker left in `out_dir`, read
+    within one ReadBudget for the whole submission."""
     artifacts = WorkerArtifacts()
+    budget = ReadBudget()
     for probe_id in probe_ids:
         if probe_id in crashed:
             artifacts.probes[probe_id] = ProbeResult(protocol.STATUS_CRASHED, error_type=crashed[probe_id])
             continue
-        artifacts.probes[probe_id] = _read_probe(out_dir / protocol.PROBES_DIR / probe_id)
+        artifacts.probes[probe_id] = _read_probe(out_dir / protocol.PROBES_DIR / probe_id, budget)
     artifacts.cell_errors = _read_cell_errors(out_dir / protocol.CELLS_FILE)
     for index in range(protocol.MAX_NOTEBOOK_FIGURES):
-        png = _read_png(out_dir / protocol.NOTEBOOK_FIGURE.format(index))
+        try:
+            png = _read_png(out_dir / protocol.NOTEBOOK_FIGURE.format(index), budget)
+        except ArtifactError:
+            break  # the budget is spent: the feedback page goes without the rest of the figures
         if png:
             artifacts.notebook_figures.append(png)
     return artifacts
 
 
-def _read_probe(folder: Path) -> ProbeResult:
+def _read_probe(folder: Path, budget: ReadBudget) -> ProbeResult:
     try:
-        result = _read_json(folder / protocol.RESULT_FILE)
+        result = _read_json(folder / protocol.RESULT_FILE, budget)
         if not isinstance(result, dict) or result.get("status") not in protocol.WORKER_STATUSES:
             raise ArtifactError(f"{protocol.RESULT_FILE} has no valid status")
         tampering = _tampering_notes(result.get("tampering"))
@@ -148,7 +175,8 @@ def _read_probe(folder: Path) -> ProbeResult:
             error = result.get("error") if isinstance(result.get("error"), dict) else {}
             return ProbeResult(result["status"], error_type=str(error.get("type", ""))[:100],
                                error_message=str(error.get("message", ""))[:500], tampering=tampering)
-        return ProbeResult(protocol.STATUS_OK, value=_decode(result.get("value"), folder, 0), tampering=tampering)
+        return ProbeResult(protocol.STATUS_OK, value=_decode(result.get("value"), folder, 0, budget),
+                           tampering=tampering)
     except ArtifactError as exc:
         return ProbeResult(protocol.STATUS_INVALID, error_type="InvalidArtifact", error_message=str(exc))
 
@@ -157,11 +185,14 @@ def _tampering_notes(notes: Any) -> list[str]:
     return [str(note)[:200] for note in notes[:10]] if isinstance(notes, list) else []
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, budget: ReadBudget | None = None) -> Any:
     if path.is_symlink() or not path.is_file():
         raise ArtifactError(f"{path.name} is missing")
-    if path.stat().st_size > MAX_JSON_BYTES:
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
         raise ArtifactError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
+    if budget is not None:
+        budget.spend(nbytes=size * 10)  # parsed JSON takes about ten times its size in memory
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -177,10 +208,13 @@ def _file(folder: Path, name: Any) -> Path:
     return path
 
 
-def load_array(path: Path) -> np.ndarray:
+def load_array(path: Path, budget: ReadBudget | None = None) -> np.ndarray:
     """An .npy of plain numbers, never pickled objects."""
-    if path.stat().st_size > MAX_ARRAY_BYTES:
+    size = path.stat().st_size
+    if size > MAX_ARRAY_BYTES:
         raise ArtifactError(f"{path.name} is larger than {MAX_ARRAY_BYTES} bytes")
+    if budget is not None:
+        budget.spend(nbytes=size)
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, MemoryError) as exc:  # a header may claim any shape
@@ -190,9 +224,10 @@ def load_array(path: Path) -> np.ndarray:
     return array
 
 
-def _decode(node: Any, folder: Path, depth: int) -> Any:
+def _decode(node: Any, folder: Path, depth: int, budget: ReadBudget) -> Any:
     if depth > protocol.MAX_DEPTH + 2 or not isinstance(node, dict):
         raise ArtifactError("malformed value")
+    budget.spend(values=1)
     kind = node.get("kind")
     if kind == protocol.KIND_JSON:
         value = node.get("value")
@@ -205,20 +240,21 @@ def _decode(node: Any, folder: Path, depth: int) -> Any:
             raise ArtifactError("malformed scalar")
         return value
     if kind == protocol.KIND_NDARRAY:
-        return load_array(_file(folder, node.get("file")))
+        return load_array(_file(folder, node.get("file")), budget)
     if kind == protocol.KIND_SEQ:
-        items = [_decode(item, folder, depth + 1) for item in _list(node.get("items"))]
+        items = [_decode(item, folder, depth + 1, budget) for item in _list(node.get("items"))]
         return tuple(items) if node.get("type") == "tuple" else items
     if kind == protocol.KIND_DICT:
-        return {str(pair[0]): _decode(pair[1], folder, depth + 1)
+        return {str(pair[0]): _decode(pair[1], folder, depth + 1, budget)
                 for pair in _list(node.get("items")) if isinstance(pair, list) and len(pair) == 2}
     if kind == protocol.KIND_HISTORY:
-        return HistoryArtifact(_decode(node.get("history"), folder, depth + 1))
+        return HistoryArtifact(_decode(node.get("history"), folder, depth + 1, budget))
     if kind == protocol.KIND_MODEL:
-        return _decode_model(node, folder)
+        return _decode_model(node, folder, budget)
     if kind == protocol.KIND_FIGURE:
+        png = folder / node["png"] if isinstance(node.get("png"), str) and SAFE_NAME.match(node["png"]) else None
         return FigureArtifact(axes=_list(node.get("axes")), legends=_list(node.get("legends")),
-                              png=_read_png(folder / node["png"]) if isinstance(node.get("png"), str) and SAFE_NAME.match(node["png"]) else b"")
+                              png=_read_png(png, budget) if png else b"")
     if kind == protocol.KIND_OBJECT:
         return Opaque(str(node.get("type", "?"))[:80])
     raise ArtifactError(f"unknown value kind {str(kind)[:20]!r}")
@@ -230,14 +266,17 @@ def _list(value: Any) -> list:
     return value
 
 
-def _decode_model(node: dict, folder: Path) -> ModelArtifact:
+def _decode_model(node: dict, folder: Path, budget: ReadBudget | None = None) -> ModelArtifact:
     if node.get("error"):
         return ModelArtifact({}, [], None, error=f"the model could not be exported: {str(node['error'])[:200]}")
     name = node.get("file")
-    architecture = _read_json(_file(folder, f"{name}.json"))
+    architecture = _read_json(_file(folder, f"{name}.json"), budget)
     weights_path = _file(folder, f"{name}.weights.npz")
-    if weights_path.stat().st_size > MAX_ARRAY_BYTES or _unpacked_bytes(weights_path) > MAX_ARRAY_BYTES:
+    unpacked = _unpacked_bytes(weights_path)
+    if weights_path.stat().st_size > MAX_ARRAY_BYTES or unpacked > MAX_ARRAY_BYTES:
         raise ArtifactError("model weights are too large")
+    if budget is not None:
+        budget.spend(nbytes=max(unpacked, weights_path.stat().st_size))
     try:
         with np.load(weights_path, allow_pickle=False) as archive:
             weights = [archive[f"arr_{i}"] for i in range(len(archive.files))]
@@ -302,9 +341,11 @@ def _check_layer_settings(node: Any, depth: int) -> None:
         _check_layer_settings(value, depth + 1)
 
 
-def _read_png(path: Path) -> bytes:
+def _read_png(path: Path, budget: ReadBudget | None = None) -> bytes:
     if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_PNG_BYTES:
         return b""
+    if budget is not None:
+        budget.spend(nbytes=path.stat().st_size)
     data = path.read_bytes()
     return data if data.startswith(b"\x89PNG\r\n\x1a\n") else b""
 

@@ -31,7 +31,7 @@ def round_trip(value, folder: Path, exporter_class):
     folder.mkdir(parents=True, exist_ok=True)
     encoded = exporter_class(str(folder), keras, plt).encode(value)
     (folder / protocol.RESULT_FILE).write_text(json.dumps({"status": protocol.STATUS_OK, "value": encoded}))
-    result = artifacts._read_probe(folder)
+    result = artifacts._read_probe(folder, artifacts.ReadBudget())
     assert result.status == protocol.STATUS_OK, result.error_message
     return encoded["kind"], result.value
 
