@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(rest)
     from grader.datasets import DatasetUnavailable
     from grader.rubric import RubricError
+    from grader.secret import SaltUnavailable
     with stderr_without_framework_noise() as unfiltered_stderr:
         args.unfiltered_stderr = unfiltered_stderr
         try:
             return COMMANDS[command](args)
-        except (DatasetUnavailable, RubricError) as problem:
+        except (DatasetUnavailable, RubricError, SaltUnavailable) as problem:
             print(f"grade: {clean_line(problem)}", file=sys.stderr)
             return EXIT_SETUP
 

@@ -129,3 +129,15 @@ def test_a_cell_cannot_read_the_held_out_test_split(tmp_path):
     cifar_data = next(check for check in result["checks"] if check["id"] == "cifar_data")
     assert cifar_data["status"] == "passed", cifar_data["feedback"]
     assert result["score"] == 3
+
+
+def test_a_salt_that_cannot_be_made_exits_5_naming_the_variable(tmp_path):
+    import os
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    submission = tmp_path / "s.py"
+    submission.write_text("x = 1\n")
+    env = {k: v for k, v in os.environ.items() if k != "CNN_GRADER_SALT"}
+    done = run_grade(str(submission), "--data-dir", str(blocker), env=env)
+    assert done.returncode == cli.EXIT_SETUP
+    assert "CNN_GRADER_SALT" in done.stderr and "Traceback" not in done.stderr
