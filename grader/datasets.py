@@ -2,8 +2,9 @@
 
 The grader reads MNIST and CIFAR-10 from a data directory holding `mnist.npz` and `cifar10.npz`
 (Keras key layout: x_train, y_train, x_test, y_test). The directory is, in order: the
-`--data-dir` option, the environment variable `CNN_GRADER_DATA_DIR`, or Keras' own cache
-(`~/.keras/datasets`). When a file is missing there, Keras' `load_data()` is asked, which downloads
+`--data-dir` option, the environment variable `CNN_GRADER_DATA_DIR`, the checkout's own `.data/`
+when it exists (install.sh prepares it from a local copy of the datasets when the machine has one),
+or Keras' own cache (`~/.keras/datasets`). When a file is missing there, Keras' `load_data()` is asked, which downloads
 when the network is there; when that fails too, `DatasetUnavailable` says what to do.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 DATA_DIR_VARIABLE = "CNN_GRADER_DATA_DIR"
+CHECKOUT_DATA = Path(__file__).resolve().parent.parent / ".data"
 DATASET_NAMES = ("mnist", "cifar10")
 
 
@@ -32,11 +34,14 @@ class Dataset:
 
 
 def data_dir(option: Path | None = None) -> Path:
-    """The data directory in force: the option, else the environment variable, else Keras' cache."""
+    """The data directory in force: the option, else the environment variable, else the checkout's
+    `.data/`, else Keras' cache."""
     if option is not None:
         return Path(option)
     if os.environ.get(DATA_DIR_VARIABLE):
         return Path(os.environ[DATA_DIR_VARIABLE])
+    if CHECKOUT_DATA.is_dir():
+        return CHECKOUT_DATA
     return Path.home() / ".keras" / "datasets"
 
 

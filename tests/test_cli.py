@@ -115,13 +115,20 @@ def test_reference_report_has_no_tensorflow_log_lines():
 
 
 @pytest.mark.slow
-def test_a_cell_cannot_read_the_held_out_test_split(tmp_path):
-    """From the command line: a submission that looks for every copy of the datasets on the machine
-    (the data directory, ~/.keras, ../shared/datasets, a walk of /) finds none and keeps its points."""
+def test_after_install_grade_needs_no_variable_and_a_cell_cannot_read_the_held_out_split(tmp_path):
+    """README's two commands are all it takes: with no data variable set, the checkout's .data/ (made
+    by install.sh from the course's local copy, or by tests/conftest.py) is the data directory. And a
+    submission that looks for every copy of the datasets on the machine (that .data/, the data
+    directory, ~/.keras, ../shared/datasets, a walk of /) finds none and keeps its points."""
+    import os
+
+    from grader import datasets
+    assert datasets.CHECKOUT_DATA.is_dir(), "install.sh prepares .data/ from the course's local copy"
     case = Path(__file__).resolve().parent / "corpus" / "hostile" / "integrity_read_test_split.py"
     submission = tmp_path / case.name
     submission.write_bytes(case.read_bytes())
-    done = run_grade(str(submission), "--json", "-")
+    env = {k: v for k, v in os.environ.items() if k != datasets.DATA_DIR_VARIABLE}
+    done = run_grade(str(submission), "--json", "-", env=env)
     assert done.returncode == cli.EXIT_OK, done.stderr[-2000:]
     result = json.loads(done.stdout)
     if not result["isolation"].get("read_only_filesystem"):
@@ -141,3 +148,4 @@ def test_a_salt_that_cannot_be_made_exits_5_naming_the_variable(tmp_path):
     done = run_grade(str(submission), "--data-dir", str(blocker), env=env)
     assert done.returncode == cli.EXIT_SETUP
     assert "CNN_GRADER_SALT" in done.stderr and "Traceback" not in done.stderr
+

@@ -8,12 +8,21 @@ import pytest
 from grader import datasets
 
 
-def test_option_beats_environment_beats_keras_cache(monkeypatch, tmp_path):
+def test_option_beats_environment_beats_checkout_data_beats_keras_cache(monkeypatch, tmp_path):
     monkeypatch.setenv(datasets.DATA_DIR_VARIABLE, str(tmp_path / "env"))
+    monkeypatch.setattr(datasets, "CHECKOUT_DATA", tmp_path / "checkout" / ".data")
     assert datasets.data_dir(tmp_path / "opt") == tmp_path / "opt"
     assert datasets.data_dir() == tmp_path / "env"
     monkeypatch.delenv(datasets.DATA_DIR_VARIABLE)
-    assert datasets.data_dir() == Path.home() / ".keras" / "datasets"
+    assert datasets.data_dir() == Path.home() / ".keras" / "datasets"  # no .data/ in the checkout
+    (tmp_path / "checkout" / ".data").mkdir(parents=True)
+    assert datasets.data_dir() == tmp_path / "checkout" / ".data"
+
+
+def test_install_prepares_the_checkouts_data_from_a_local_copy():
+    """The newcomer path: after ./install.sh, `grade FILE` needs no variable (README)."""
+    install = (Path(__file__).resolve().parent.parent / "install.sh").read_text()
+    assert '"$LOCAL_COPY" .data' in install and datasets.CHECKOUT_DATA.name == ".data"
 
 
 def test_reads_keras_layout_and_flattens_labels(tmp_path):
