@@ -15,17 +15,11 @@ worker (where student code runs) reports:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from grader import protocol
-
-# Before TensorFlow starts (it reads these once): the same thread pools as the worker, so that the
-# grader's training is the same on every machine (see protocol.TRAINING_THREADS).
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(protocol.TRAINING_THREADS))
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 # What a model may cost the grader to train: far above any model of the chapter (the reference
 # CIFAR-10 model has 282,250 parameters and about 6 million multiply-adds per image).
@@ -72,7 +66,7 @@ class CompileSettings:
 
 def pin_threads() -> None:
     """Pin TensorFlow's pools in this process, if it has not started them yet (else the environment
-    variables set on import of this module already did)."""
+    variables set on import of the grader package already did)."""
     import tensorflow as tf
     try:
         tf.config.threading.set_intra_op_parallelism_threads(protocol.TRAINING_THREADS)
