@@ -136,8 +136,7 @@ class ProcessPool:
                 workers.remove(idle)
                 idle.close()
                 if idle.fresh:
-                    raise PoolError("pool worker processes end as soon as they start "
-                                    f"(exit code {idle.process.exitcode})")
+                    raise PoolError(f"pool worker processes end as soon as they start ({idle.ended})")
 
     def _collect(self, workers: list[_Worker]) -> list[Outcome]:
         """Wait up to one poll for answers or deaths; return the outcomes of tasks that ended."""
@@ -168,6 +167,7 @@ class _Worker:
         self.started_at: float | None = None
         self.descendants: list[psutil.Process] = []
         self.fresh = True             # has not taken a task yet
+        self.ended = ""               # how the process ended, once closed
 
     @property
     def busy(self) -> bool:
@@ -195,6 +195,8 @@ class _Worker:
 
     def poll(self, task_timeout: float) -> Outcome | None:
         """Read what the worker sent: note the start, return the outcome once there is one."""
+        # Asked before reading: what a process sent before it ended is then read below, never lost.
+        alive = self.process.is_alive()
         while self._readable():
             try:
                 message = self.connection.recv_bytes()
@@ -207,7 +209,7 @@ class _Worker:
                 self.deadline = self.started_at + task_timeout
                 continue
             return self._finish(message)
-        if not self.process.is_alive():
+        if not alive:
             return self._died()
         self.descendants = _descendants(self.handle)
         return None
@@ -248,7 +250,10 @@ class _Worker:
         orphans no longer show as its descendants)."""
         for root in [self.handle, *self.descendants]:
             kill_process_tree(root)
-        self.process.join()
+        self.process.join(timeout=STOP_SECONDS)
+        if self.process.is_alive():   # psutil could not signal it: multiprocessing's own SIGKILL
+            self.process.kill()
+            self.process.join()
 
     def _release(self) -> tuple[Task, float]:
         task, self.task, self.descendants = self.task, None, []
@@ -264,6 +269,7 @@ class _Worker:
                 pass
             self.process.join(timeout=STOP_SECONDS)
         self._kill()
+        self.ended = f"exit code {self.process.exitcode}"
         self.connection.close()
         self.process.close()
 
