@@ -5,7 +5,10 @@ here (read-only file system, no network, own PID namespace, grader files and dat
 unprivileged user when the grader is root), else as a plain child process in its own session.
 Either way: address-space and file-size limits (prlimit), a memory monitor over the whole process
 tree, a cap on what it writes to its scratch folders, wall-clock limits per step and per submission,
-bounded captured output, and every process the submission started killed afterwards.
+bounded captured output, and every process the submission started killed afterwards. Where the
+machine allows, each attempt of the worker also runs in a memory cgroup of its own, which caps its
+processes and its files in memory (page cache, memfd, shared memory, tmpfs) as a whole; inside
+bubblewrap a seccomp filter keeps it from making user namespaces (its own mounts, its own tmpfs).
 
 A step that kills or hangs the worker (os._exit, an infinite loop that swallows the timeout) is
 recorded and skipped, and the worker is started again for the remaining steps, so one broken cell
@@ -15,11 +18,16 @@ or function costs only what depends on it.
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import functools
 import json
 import os
+import platform
+import secrets
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +52,8 @@ SCRATCH_ENTRIES_LIMIT = 100_000          # files and folders in work/ and out/
 SANDBOX_TMP_BYTES = 256 * 1024 * 1024    # the sandbox's own /tmp (memory the monitor does not see)
 JOURNAL_TAIL_BYTES = 1024 * 1024         # how much of the end of the journal the grader reads
 EXIT_GRACE_SECONDS = 5.0    # a worker that reported "done" but does not exit is killed this much later
+CGROUP_PIDS_LIMIT = 1024    # processes and threads of one worker (TensorFlow's pools included)
+CGROUP_REMOVE_SECONDS = 5.0  # how long to wait for killed members before giving up on a cgroup
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class WorkerRun:
     output_bytes: int = 0
     isolation: dict[str, bool] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)  # as the worker reported them
+    memory_peak_bytes: int | None = None  # highest of any attempt's cgroup; None without a cgroup
 
 
 # ------------------------------------------------------------------ what this machine offers
@@ -91,13 +102,15 @@ def bwrap_works() -> bool:
     return done.returncode == 0
 
 
-def isolation_measures(use_bwrap: bool) -> dict[str, bool]:
-    """The isolation in force for a worker started with these settings on this machine."""
+def isolation_measures(use_bwrap: bool, memory_cgroup: bool = False) -> dict[str, bool]:
+    """The isolation in force for a worker started with these settings on this machine
+    (`memory_cgroup`: whether every attempt of the worker ran in a memory cgroup of its own)."""
     root = os.geteuid() == 0
     return {
         "separate_process": True,
         "time_limits": True,
         "memory_cap": True,
+        "memory_cgroup": memory_cgroup,
         "disk_cap": True,
         "output_cap": True,
         "process_cleanup": True,
@@ -106,6 +119,7 @@ def isolation_measures(use_bwrap: bool) -> dict[str, bool]:
         "read_only_filesystem": use_bwrap,
         "grader_files_hidden": use_bwrap,
         "pid_namespace": use_bwrap,
+        "no_user_namespaces": use_bwrap and userns_filter() is not None,
     }
 
 
@@ -125,6 +139,292 @@ def become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+# ------------------------------------------------------------------ no user namespaces (seccomp)
+# A user namespace would give the worker its own mounts: a tmpfs of half the machine's memory in
+# place of the 256 MB /tmp. bubblewrap's --disable-userns needs --unshare-user, which as root maps
+# the worker back to root outside (see worker_command); a seccomp filter works on both paths.
+CLONE_NEWUSER = 0x10000000
+SYSCALLS = {  # machine: (AUDIT_ARCH_*, syscall numbers, whether the x32 ABI shares the arch)
+    "x86_64": (0xC000003E, {"clone": 56, "unshare": 272, "clone3": 435}, True),
+    "aarch64": (0xC00000B7, {"clone": 220, "unshare": 97, "clone3": 435}, False),
+}
+X32_SYSCALL_BIT = 0x40000000
+BPF_LD_ABS, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06  # with BPF_W / BPF_K
+SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+
+
+@functools.lru_cache(maxsize=1)
+def userns_filter() -> bytes | None:
+    """A classic BPF program for bubblewrap's --seccomp: unshare and clone with CLONE_NEWUSER fail
+    with EPERM. clone3 passes its flags in memory the filter cannot read, so it fails with ENOSYS,
+    on which glibc falls back to clone. Calls of another ABI (i386, x32) end the process or fail:
+    their numbers differ and would slip past. None on machines whose numbers are not known here."""
+    machine = SYSCALLS.get(platform.machine())
+    if machine is None:
+        return None
+    arch, number, x32 = machine
+    flags_offset = 16 if sys.byteorder == "little" else 20  # low word of seccomp_data.args[0]
+    program = [
+        (BPF_LD_ABS, 4, None, None),                  # seccomp_data.arch
+        (BPF_JEQ, arch, None, "kill"),
+        (BPF_LD_ABS, 0, None, None),                  # seccomp_data.nr
+        *([(BPF_JGE, X32_SYSCALL_BIT, "enosys", None)] if x32 else []),
+        (BPF_JEQ, number["clone3"], "enosys", None),
+        (BPF_JEQ, number["unshare"], "flags", None),
+        (BPF_JEQ, number["clone"], "flags", None),
+        (BPF_RET, SECCOMP_RET_ALLOW, None, None),
+        "flags", (BPF_LD_ABS, flags_offset, None, None),
+        (BPF_JSET, CLONE_NEWUSER, "eperm", None),
+        (BPF_RET, SECCOMP_RET_ALLOW, None, None),
+        "eperm", (BPF_RET, SECCOMP_RET_ERRNO | errno.EPERM, None, None),
+        "enosys", (BPF_RET, SECCOMP_RET_ERRNO | errno.ENOSYS, None, None),
+        "kill", (BPF_RET, SECCOMP_RET_KILL_PROCESS, None, None),
+    ]
+    return assemble_bpf(program)
+
+
+def assemble_bpf(program: list) -> bytes:
+    """struct sock_filter[] from (code, k, jump-if-true label, jump-if-false label) tuples and label
+    strings; a label of None continues with the next instruction (BPF jumps only forward)."""
+    labels, instructions = {}, []
+    for item in program:
+        if isinstance(item, str):
+            labels[item] = len(instructions)
+        else:
+            instructions.append(item)
+    packed = b""
+    for index, (code, k, true, false) in enumerate(instructions):
+        offset = [0 if label is None else labels[label] - index - 1 for label in (true, false)]
+        packed += struct.pack("=HBBI", code, offset[0], offset[1], k)
+    return packed
+
+
+def sealed_memfd(data: bytes, name: str) -> int:
+    """A file descriptor of a memory file holding `data`, sealed against any change (bubblewrap
+    closes its copy; sealed anyway, so whatever got hold of it could not alter the next attempt's)."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, data)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+    return fd
+
+
+# ------------------------------------------------------------------ memory cgroup of an attempt
+MOUNTINFO = Path("/proc/self/mountinfo")
+SELF_CGROUP = Path("/proc/self/cgroup")
+# Joins the cgroups named before "--" (writes its own pid, which exec keeps), then becomes the
+# worker: so no code of the submission runs outside them. A shell, not a preexec_fn, because the
+# grader has threads (a forked child of a threaded process may deadlock before exec).
+JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+
+
+@dataclass(frozen=True)
+class CgroupMount:
+    version: int            # 1 or 2
+    point: Path             # where the hierarchy is mounted
+    root: str               # the cgroup shown at the mount point ("/" unless bind-mounted lower)
+    controllers: frozenset[str]  # v1: the controllers bound to it; v2: empty (see cgroup.controllers)
+    writable: bool
+
+
+def cgroup_mounts(mountinfo: str) -> list[CgroupMount]:
+    """The cgroup hierarchies listed in /proc/self/mountinfo."""
+    mounts = []
+    for line in mountinfo.splitlines():
+        fields, _, rest = line.partition(" - ")
+        fields, rest = fields.split(), rest.split()
+        if len(fields) < 6 or len(rest) < 3 or rest[0] not in ("cgroup", "cgroup2"):
+            continue
+        point = Path(fields[4].replace("\\040", " "))
+        writable = "rw" in fields[5].split(",")
+        controllers = frozenset(rest[2].split(",")) & {"memory", "pids"} if rest[0] == "cgroup" else frozenset()
+        mounts.append(CgroupMount(1 if rest[0] == "cgroup" else 2, point, fields[3], controllers, writable))
+    return mounts
+
+
+def own_cgroups(proc_cgroup: str) -> dict[str, str]:
+    """The process's cgroup per controller from /proc/self/cgroup; the v2 hierarchy under ""."""
+    found = {}
+    for line in proc_cgroup.splitlines():
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        for controller in controllers.split(",") if controllers else [""]:
+            found[controller] = path
+    return found
+
+
+def cgroup_folder(mount: CgroupMount, path: str) -> Path:
+    """The folder of cgroup `path` in the mounted hierarchy (a mount may show a lower cgroup)."""
+    root = mount.root.rstrip("/")
+    if root and path.startswith(root + "/"):
+        path = path[len(root):]
+    elif root and path == root:
+        path = "/"
+    return mount.point / path.lstrip("/")
+
+
+@dataclass
+class WorkerCgroup:
+    """The cgroup(s) of one worker attempt: one v2 cgroup, or v1 memory (+ pids) cgroups."""
+
+    version: int
+    memory: Path
+    others: list[Path] = field(default_factory=list)
+
+    @property
+    def folders(self) -> list[Path]:
+        return [self.memory, *self.others]
+
+    def procs_files(self) -> list[Path]:
+        return [folder / "cgroup.procs" for folder in self.folders]
+
+    def oom_kills(self) -> int:
+        """How many of its processes the kernel killed for want of memory in this cgroup."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        return _keyed_value(self.memory / name, "oom_kill") or 0
+
+    def peak_bytes(self) -> int | None:
+        """The highest memory use of the cgroup (processes, page cache, shared memory, tmpfs)."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.memory / name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def members(self) -> set[int]:
+        pids = set()
+        for procs in self.procs_files():
+            try:
+                pids |= {int(pid) for pid in procs.read_text().split()}
+            except (OSError, ValueError):
+                continue
+        return pids
+
+    def kill_members(self) -> None:
+        if self.version == 2 and (self.memory / "cgroup.kill").exists():
+            _write(self.memory / "cgroup.kill", "1")
+        for pid in self.members():
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        """Kill what is left in it, then remove it (a cgroup with members cannot be removed)."""
+        deadline = time.monotonic() + CGROUP_REMOVE_SECONDS
+        for folder in reversed(self.folders):
+            while folder.exists():
+                self.kill_members()
+                try:
+                    folder.rmdir()
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+
+
+def _keyed_value(path: Path, key: str) -> int | None:
+    """The number after `key` in a "key value" per line file (memory.events, memory.oom_control)."""
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(value)
+
+
+def make_worker_cgroup(memory_bytes: int, pids: int = CGROUP_PIDS_LIMIT, mountinfo: str | None = None,
+                       proc_cgroup: str | None = None) -> WorkerCgroup | None:
+    """A new cgroup under the grader's own that caps a worker's memory (no swap) and processes,
+    cgroup v2 where it holds the memory controller, else v1; None where none can be made (not root,
+    read-only cgroupfs, a v2 cgroup whose controllers cannot be delegated)."""
+    if mountinfo is None or proc_cgroup is None:
+        try:
+            mountinfo, proc_cgroup = MOUNTINFO.read_text(), SELF_CGROUP.read_text()
+        except OSError:
+            return None
+    mounts, own = cgroup_mounts(mountinfo), own_cgroups(proc_cgroup)
+    name = f"cnn1-worker-{os.getpid()}-{secrets.token_hex(4)}"
+    v2 = next((m for m in mounts if m.version == 2 and m.writable and "" in own), None)
+    if v2 is not None and "memory" in _controllers(cgroup_folder(v2, own[""])):
+        return _make_v2(cgroup_folder(v2, own[""]), name, memory_bytes, pids)
+    v1 = {c: m for m in mounts if m.version == 1 and m.writable for c in m.controllers if c in own}
+    if "memory" in v1:
+        return _make_v1(cgroup_folder(v1["memory"], own["memory"]),
+                        cgroup_folder(v1["pids"], own["pids"]) if "pids" in v1 else None, name, memory_bytes, pids)
+    return None
+
+
+def _controllers(folder: Path) -> set[str]:
+    try:
+        return set((folder / "cgroup.controllers").read_text().split())
+    except OSError:
+        return set()
+
+
+def _make_v2(parent: Path, name: str, memory_bytes: int, pids: int) -> WorkerCgroup | None:
+    """cgroup v2: the parent must hand memory (and pids) down to its children, which the kernel
+    refuses while the parent itself holds processes (unless it is the root): then None."""
+    wanted = {"memory", "pids"} & _controllers(parent)
+    folder = parent / name
+    try:
+        enabled = set((parent / "cgroup.subtree_control").read_text().split())
+        if wanted - enabled:
+            _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted - enabled)))
+        folder.mkdir()
+        _write(folder / "memory.max", str(memory_bytes))
+        for setting, value in (("memory.swap.max", "0"), ("memory.oom.group", "1"), ("pids.max", str(pids))):
+            if (folder / setting).exists():
+                _write(folder / setting, value)
+    except OSError:
+        _discard(folder)
+        return None
+    return WorkerCgroup(2, folder)
+
+
+def _make_v1(memory_parent: Path, pids_parent: Path | None, name: str, memory_bytes: int,
+             pids: int) -> WorkerCgroup | None:
+    """cgroup v1: a memory cgroup (memory + swap capped alike where the kernel counts swap) and, where
+    the pids controller is mounted, a pids cgroup of the same name."""
+    cgroup = WorkerCgroup(1, memory_parent / name)
+    try:
+        cgroup.memory.mkdir()
+        _write(cgroup.memory / "memory.limit_in_bytes", str(memory_bytes))
+        if (cgroup.memory / "memory.memsw.limit_in_bytes").exists():
+            _write(cgroup.memory / "memory.memsw.limit_in_bytes", str(memory_bytes))
+    except OSError:
+        _discard(cgroup.memory)
+        return None
+    if pids_parent is not None:
+        try:
+            (pids_parent / name).mkdir()
+            _write(pids_parent / name / "pids.max", str(pids))
+            cgroup.others.append(pids_parent / name)
+        except OSError:
+            _discard(pids_parent / name)  # a process cap is a bonus here: --nproc remains
+    return cgroup
+
+
+def _discard(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def in_cgroup(command: list[str], cgroup: WorkerCgroup | None) -> list[str]:
+    """The command, started so that it runs inside the cgroup from its first instruction."""
+    if cgroup is None:
+        return command
+    return ["sh", "-c", JOIN_CGROUPS, "sh", *[str(p) for p in cgroup.procs_files()], "--", *command]
 
 
 # ------------------------------------------------------------------ the job folder
@@ -196,8 +496,10 @@ def _safe_name(name: str) -> str:
 
 
 # ------------------------------------------------------------------ command line of the worker
-def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Path]) -> list[str]:
-    """The argv that starts the harness under rlimits (and bubblewrap when used)."""
+def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Path],
+                   seccomp_fd: int | None = None) -> list[str]:
+    """The argv that starts the harness under rlimits (and bubblewrap when used; `seccomp_fd` holds
+    the filter bubblewrap applies to the worker, see `userns_filter`)."""
     root = os.geteuid() == 0
     rlimits = ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--fsize={SCRATCH_FILE_LIMIT}",
                "--core=0"]
@@ -229,6 +531,8 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
                 "--chdir", "/tmp/work", "--die-with-parent", "--new-session"]
     sandbox += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
                 if root else ["--unshare-all"])
+    if seccomp_fd is not None:
+        sandbox += ["--seccomp", str(seccomp_fd)]
     return [*rlimits, "--", *sandbox, "--", *drop, *python, "/tmp/harness/harness.py", "/tmp/in", "/tmp/out"]
 
 
@@ -412,12 +716,42 @@ def step_limit(step: str, limits: Limits, probe_seconds: dict[str, float]) -> fl
     return probe_seconds.get(step.removeprefix(protocol.probe_step("")), limits.probe_seconds)
 
 
-def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
-                probe_seconds: dict[str, float], deadline: float) -> tuple[str | None, str, OutputTail]:
-    """Run the worker once; return (the step it died in or None, why it ended, its output)."""
+@dataclass
+class Attempt:
+    """How one start of the worker ended, as the grader saw it."""
+
+    step: str | None            # the step it was in when it ended (None: finished, or outside any step)
+    reason: str                 # "finished", "timeout", "total_timeout", "memory", "disk", "exit code N"
+    output: OutputTail
+    cgroup: bool = False        # it ran in a memory cgroup of its own
+    memory_peak: int | None = None  # the cgroup's highest memory use, bytes
+
+
+def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits, probe_seconds: dict[str, float],
+                deadline: float, seccomp_fd: int | None = None) -> Attempt:
+    """Run the worker once, in a memory cgroup of its own where one can be made (else under the
+    rlimits and the monitors alone)."""
+    cgroup = make_worker_cgroup(limits.memory_mb * 1024 * 1024)
+    try:
+        attempt = watch_attempt(in_cgroup(command, cgroup), env, job, limits, probe_seconds, deadline,
+                                cgroup, seccomp_fd)
+        if cgroup is not None:
+            attempt.cgroup, attempt.memory_peak = True, cgroup.peak_bytes()
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
+    return attempt
+
+
+def watch_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits, probe_seconds: dict[str, float],
+                  deadline: float, cgroup: WorkerCgroup | None, seccomp_fd: int | None) -> Attempt:
+    """Start the worker and stop it at the first limit it reaches; say which one."""
     preexisting = {p.pid for p in psutil.Process().children(recursive=True)}
-    process = subprocess.Popen(command, env=env, cwd=job.work, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    if seccomp_fd is not None:
+        os.lseek(seccomp_fd, 0, os.SEEK_SET)  # bubblewrap reads it to the end; the offset is shared
+    process = subprocess.Popen(command, env=env, cwd=job.work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               pass_fds=() if seccomp_fd is None else (seccomp_fd,))
     output = OutputTail(process.stdout)
     output.start()
     journal = job.out / protocol.JOURNAL_FILE
@@ -433,7 +767,7 @@ def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
             reason = "total_timeout"
         elif step_seen and now - step_started > step_limit(step_seen, limits, probe_seconds) + GRACE_SECONDS:
             reason = "timeout"
-        elif tree_rss(tree_of(process.pid)) > limits.memory_mb * 1024 * 1024:
+        elif memory_exceeded(process.pid, limits, cgroup):
             reason = "memory"
         elif scratch_exceeded([job.work, job.out]):
             reason = "disk"
@@ -447,10 +781,19 @@ def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
     output.join(timeout=5)
     step, _, done = current_step(journal)
     if done and not reason:
-        return None, "finished", output
+        return Attempt(None, "finished", output)
     if not reason:
-        reason = f"exit code {process.returncode}"
-    return step, reason, output
+        # The kernel's OOM killer may have ended it between two looks of the monitor.
+        reason = "memory" if cgroup is not None and cgroup.oom_kills() else f"exit code {process.returncode}"
+    return Attempt(step, reason, output)
+
+
+def memory_exceeded(pid: int, limits: Limits, cgroup: WorkerCgroup | None) -> bool:
+    """Whether the worker's process tree holds more than the cap, or the kernel had to kill one of
+    its processes at the cgroup's cap (the rest of it is stopped too, as for the monitor's kill)."""
+    if cgroup is not None and cgroup.oom_kills():
+        return True
+    return tree_rss(tree_of(pid)) > limits.memory_mb * 1024 * 1024
 
 
 def _kill_leftovers(preexisting: set[int]) -> None:
@@ -468,17 +811,35 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
     """Run the harness until it has been through every step, restarting past fatal ones."""
     become_subreaper()
     run = WorkerRun(out_dir=job.out, isolation=isolation_measures(use_bwrap))
-    command = worker_command(job, limits, use_bwrap, hidden)
-    env = worker_environment(job, use_bwrap)
+    program = userns_filter() if use_bwrap else None
+    seccomp_fd = sealed_memfd(program, "cnn1-userns-filter") if program else None
+    try:
+        attempts = _run_attempts(run, job, limits, worker_command(job, limits, use_bwrap, hidden, seccomp_fd),
+                                 worker_environment(job, use_bwrap), probe_seconds, spec_path, seccomp_fd)
+    finally:
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
+    run.isolation = isolation_measures(use_bwrap, memory_cgroup=bool(attempts) and all(a.cgroup for a in attempts))
+    peaks = [a.memory_peak for a in attempts if a.memory_peak is not None]
+    run.memory_peak_bytes = max(peaks) if peaks else None
+    return run
+
+
+def _run_attempts(run: WorkerRun, job: JobFolder, limits: Limits, command: list[str], env: dict,
+                  probe_seconds: dict[str, float], spec_path: Path, seccomp_fd: int | None) -> list[Attempt]:
+    """Start the worker again past each step that ended it, until it finishes or a limit says no."""
     deadline = time.monotonic() + limits.total_seconds
+    attempts: list[Attempt] = []
     tail = b""
     while run.attempts < MAX_ATTEMPTS:
         run.attempts += 1
         job.reset_out()
-        step, why, output = run_attempt(command, env, job, limits, probe_seconds, deadline)
+        attempt = run_attempt(command, env, job, limits, probe_seconds, deadline, seccomp_fd)
+        attempts.append(attempt)
+        step, why = attempt.step, attempt.reason
         run.step_seconds.update(step_durations(job.out / protocol.JOURNAL_FILE))
-        tail += output.tail
-        run.output_bytes += output.total
+        tail += attempt.output.tail
+        run.output_bytes += attempt.output.total
         if why == "finished":
             run.finished = True
             break
@@ -495,7 +856,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
         job.reset_work()
         job.hand_over()
     run.output_tail = tail[-OUTPUT_TAIL_BYTES:].decode("utf-8", errors="replace")
-    return run
+    return attempts
 
 
 def _skip_next_time(spec_path: Path, out_dir: Path, crashed: list[str]) -> None:
