@@ -208,6 +208,7 @@ def sealed_memfd(data: bytes, name: str) -> int:
     os.write(fd, data)
     fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
                 fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+    os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
 
