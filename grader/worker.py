@@ -344,9 +344,9 @@ def _write(path: Path, value: str) -> None:
 
 def make_worker_cgroup(memory_bytes: int, pids: int = CGROUP_PIDS_LIMIT, mountinfo: str | None = None,
                        proc_cgroup: str | None = None) -> WorkerCgroup | None:
-    """A new cgroup under the grader's own that caps a worker's memory (no swap) and processes,
-    cgroup v2 where it holds the memory controller, else v1; None where none can be made (not root,
-    read-only cgroupfs, a v2 cgroup whose controllers cannot be delegated)."""
+    """A new cgroup that caps a worker's memory (no swap) and processes, under the grader's own:
+    cgroup v2 where it holds the memory controller, else v1; None where none can be made (not
+    root, a read-only cgroupfs, no memory controller)."""
     if mountinfo is None or proc_cgroup is None:
         try:
             mountinfo, proc_cgroup = MOUNTINFO.read_text(), SELF_CGROUP.read_text()
@@ -355,12 +355,28 @@ def make_worker_cgroup(memory_bytes: int, pids: int = CGROUP_PIDS_LIMIT, mountin
     mounts, own = cgroup_mounts(mountinfo), own_cgroups(proc_cgroup)
     name = f"cnn1-worker-{os.getpid()}-{secrets.token_hex(4)}"
     v2 = next((m for m in mounts if m.version == 2 and m.writable and "" in own), None)
-    if v2 is not None and "memory" in _controllers(cgroup_folder(v2, own[""])):
-        return _make_v2(cgroup_folder(v2, own[""]), name, memory_bytes, pids)
+    parent = v2_parent(v2.point, cgroup_folder(v2, own[""])) if v2 is not None else None
+    if parent is not None:
+        return _make_v2(parent / name, memory_bytes, pids)
     v1 = {c: m for m in mounts if m.version == 1 and m.writable for c in m.controllers if c in own}
     if "memory" in v1:
         return _make_v1(cgroup_folder(v1["memory"], own["memory"]),
                         cgroup_folder(v1["pids"], own["pids"]) if "pids" in v1 else None, name, memory_bytes, pids)
+    return None
+
+
+def v2_parent(point: Path, own: Path) -> Path | None:
+    """Where a worker's v2 cgroup can go: the grader's own cgroup if it hands memory down to its
+    children or can be made to, else the nearest ancestor that already does (systemd's slices do).
+    The kernel lets a cgroup other than the root hand controllers down only while it holds no
+    process itself, and the grader's own cgroup holds the grader."""
+    if "memory" in _controllers(own) and _hand_down(own):
+        return own
+    for ancestor in own.parents:
+        if ancestor != point and point not in ancestor.parents:
+            break
+        if "memory" in _subtree_control(ancestor):
+            return ancestor
     return None
 
 
@@ -371,15 +387,27 @@ def _controllers(folder: Path) -> set[str]:
         return set()
 
 
-def _make_v2(parent: Path, name: str, memory_bytes: int, pids: int) -> WorkerCgroup | None:
-    """cgroup v2: the parent must hand memory (and pids) down to its children, which the kernel
-    refuses while the parent itself holds processes (unless it is the root): then None."""
-    wanted = {"memory", "pids"} & _controllers(parent)
-    folder = parent / name
+def _subtree_control(folder: Path) -> set[str]:
     try:
-        enabled = set((parent / "cgroup.subtree_control").read_text().split())
-        if wanted - enabled:
-            _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted - enabled)))
+        return set((folder / "cgroup.subtree_control").read_text().split())
+    except OSError:
+        return set()
+
+
+def _hand_down(folder: Path) -> bool:
+    """Enable memory (and pids) for the children of `folder`; whether the kernel agreed."""
+    missing = {"memory", "pids"} & _controllers(folder) - _subtree_control(folder)
+    try:
+        if missing:
+            _write(folder / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(missing)))
+    except OSError:  # EBUSY: it holds processes
+        return False
+    return True
+
+
+def _make_v2(folder: Path, memory_bytes: int, pids: int) -> WorkerCgroup | None:
+    """cgroup v2: memory capped, no swap, the whole cgroup killed together at the cap, processes capped."""
+    try:
         folder.mkdir()
         _write(folder / "memory.max", str(memory_bytes))
         for setting, value in (("memory.swap.max", "0"), ("memory.oom.group", "1"), ("pids.max", str(pids))):

@@ -199,6 +199,22 @@ def test_a_v2_worker_cgroup_hands_memory_and_pids_down_from_the_graders_cgroup(t
     assert cgroup.procs_files() == [cgroup.memory / "cgroup.procs"]
 
 
+def test_a_v2_worker_cgroup_goes_to_the_nearest_ancestor_that_hands_memory_down_when_the_graders_cannot(tmp_path):
+    """A systemd session or service cgroup holds the grader itself, so the kernel refuses to enable
+    controllers for its children; its slice has them enabled already."""
+    from grader.worker import make_worker_cgroup
+    slice_, scope = tmp_path / "user.slice", tmp_path / "user.slice" / "session-1.scope"
+    scope.mkdir(parents=True)
+    (slice_ / "cgroup.subtree_control").write_text("memory pids\n")
+    (scope / "cgroup.controllers").write_text("memory pids\n")
+    (scope / "cgroup.subtree_control").mkdir()  # stands for EBUSY: writing it fails
+    mountinfo = f"41 31 0:38 / {tmp_path} rw,relatime - cgroup2 cgroup2 rw\n"
+    cgroup = make_worker_cgroup(2**30, 100, mountinfo, "0::/user.slice/session-1.scope\n")
+    assert cgroup is not None and cgroup.memory.parent == slice_
+    (slice_ / "cgroup.subtree_control").write_text("\n")  # nothing above hands memory down: no cgroup
+    assert make_worker_cgroup(2**30, 100, mountinfo, "0::/user.slice/session-1.scope\n") is None
+
+
 def test_no_worker_cgroup_where_none_can_be_made(tmp_path):
     from grader.worker import make_worker_cgroup
     assert make_worker_cgroup(2**30, 100, fake_v1_tree(tmp_path, mounted_ro=True), HYBRID_CGROUP) is None
