@@ -119,7 +119,7 @@ def isolation_measures(use_bwrap: bool, memory_cgroup: bool = False) -> dict[str
         "read_only_filesystem": use_bwrap,
         "grader_files_hidden": use_bwrap,
         "pid_namespace": use_bwrap,
-        "no_user_namespaces": use_bwrap and userns_filter() is not None,
+        "no_user_namespaces": use_bwrap and userns_blocked(),
     }
 
 
@@ -183,6 +183,24 @@ def userns_filter() -> bytes | None:
         "kill", (BPF_RET, SECCOMP_RET_KILL_PROCESS, None, None),
     ]
     return assemble_bpf(program)
+
+
+@functools.lru_cache(maxsize=1)
+def userns_blocked() -> bool:
+    """Whether bubblewrap here applies the filter: on a kernel without seccomp filters it would
+    refuse to start any worker, so the filter is used only where this probe succeeds."""
+    program = userns_filter()
+    if program is None or not bwrap_works():
+        return False
+    fd = sealed_memfd(program, "cnn1-userns-filter-probe")
+    try:
+        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--seccomp", str(fd), "--", "true"],
+                              capture_output=True, timeout=20, pass_fds=(fd,))
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        os.close(fd)
+    return done.returncode == 0
 
 
 def assemble_bpf(program: list) -> bytes:
@@ -840,8 +858,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
     """Run the harness until it has been through every step, restarting past fatal ones."""
     become_subreaper()
     run = WorkerRun(out_dir=job.out, isolation=isolation_measures(use_bwrap))
-    program = userns_filter() if use_bwrap else None
-    seccomp_fd = sealed_memfd(program, "cnn1-userns-filter") if program else None
+    seccomp_fd = sealed_memfd(userns_filter(), "cnn1-userns-filter") if use_bwrap and userns_blocked() else None
     try:
         attempts = _run_attempts(run, job, limits, worker_command(job, limits, use_bwrap, hidden, seccomp_fd),
                                  worker_environment(job, use_bwrap), probe_seconds, spec_path, seccomp_fd)
