@@ -181,6 +181,16 @@ def _read_probe(folder: Path, budget: ReadBudget) -> ProbeResult:
         return ProbeResult(protocol.STATUS_INVALID, error_type="InvalidArtifact", error_message=str(exc))
 
 
+def read_answered_probe(folder: Path, budget: ReadBudget) -> ProbeResult | None:
+    """A probe's result while the worker may still be running: None until a complete result.json
+    is there (the worker writes it last; a half-written one does not parse)."""
+    path = folder / protocol.RESULT_FILE
+    if path.is_symlink() or not path.is_file():
+        return None
+    result = _read_probe(folder, budget)
+    return None if result.status == protocol.STATUS_INVALID else result
+
+
 def _tampering_notes(notes: Any) -> list[str]:
     return [str(note)[:200] for note in notes[:10]] if isinstance(notes, list) else []
 

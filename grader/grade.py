@@ -79,19 +79,26 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         job.hand_over()
         timings["prepare"] = time.monotonic() - clock
         clock = time.monotonic()
-        keras_ready = threading.Thread(target=_import_keras, daemon=True)
-        keras_ready.start()  # the grader needs Keras for the checks; load it while the worker runs
+        # The grader's own accuracy training starts while the worker still runs (see prefetch_accuracies).
+        memo: dict = {}
+        worker_done = threading.Event()
+        prefetch = threading.Thread(target=training.prefetch_accuracies,
+                                    args=(job.out, plan, rubric, memo, worker_done), daemon=True)
+        prefetch.start()
         hidden = hidden_paths(submission, options)
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
-        run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / SPEC_FILE)
+        try:
+            run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / SPEC_FILE)
+        finally:
+            worker_done.set()
         timings["worker"] = time.monotonic() - clock
         clock = time.monotonic()
         crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes if c.step.startswith(probe_step(""))}
         artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
-        keras_ready.join()
+        prefetch.join()
         timings["artifacts"] = time.monotonic() - clock
         clock = time.monotonic()
-        outcomes = run_checks(CheckContext(plan, artifacts, rubric), rubric)
+        outcomes = run_checks(CheckContext(plan, artifacts, rubric, memo=memo), rubric)
         outcomes.flags += harness_notes(artifacts, outcomes.flags)
         checks = score_checks(rubric, outcomes)
         timings["checks"] = time.monotonic() - clock
@@ -128,11 +135,6 @@ def harness_notes(artifacts, flags: list[IntegrityFlag]) -> list[IntegrityFlag]:
     notes = sorted({note for result in artifacts.probes.values() for note in result.tampering})
     flag = IntegrityFlag(TAMPERING, (), "the worker's harness saw: " + "; ".join(notes))
     return [flag] if notes and flag not in flags else []
-
-
-def _import_keras() -> None:
-    training.pin_threads()
-    import keras  # noqa: F401
 
 
 def _b64(png: bytes) -> str:

@@ -15,7 +15,11 @@ worker (where student code runs) reports:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -208,6 +212,62 @@ def trained_accuracy(architecture: dict, settings: CompileSettings, train: tuple
     x_test, y_test = test
     predicted = np.argmax(model.predict(x_test, verbose=0, batch_size=500), axis=1)
     return float(np.mean(predicted == y_test))
+
+
+# The accuracy checks: which contract function builds the model, on which data, in which input shape.
+ACCURACY_PARTS = {"dense": ("build_dense_model", "mnist", (784,)),
+                  "cnn": ("build_cnn_model", "mnist", (28, 28, 1)),
+                  "cifar": ("build_cifar_model", "cifar10", (32, 32, 3))}
+
+
+def scaled(images: np.ndarray, shape: tuple) -> np.ndarray:
+    """Images as the contract's preprocessing gives them: reshaped, float32, pixels / 255."""
+    return (images.reshape((len(images), *shape)) / 255.0).astype("float32")
+
+
+def measured_accuracy(memo: dict, plan, budget: dict, part: str, architecture: dict, settings: CompileSettings,
+                      seed: int) -> float:
+    """The accuracy of one grader training for an accuracy check, remembered in `memo` (the same
+    architecture, settings and seed always give the same accuracy, so a training done while the
+    worker ran is used again)."""
+    key = ("accuracy", part, seed, hashlib.sha256(json.dumps([architecture, settings.optimizer, settings.loss,
+                                                               settings.from_logits], sort_keys=True,
+                                                              default=str).encode()).hexdigest())
+    if key not in memo:
+        _, dataset, shape = ACCURACY_PARTS[part]
+        (x_train, y_train), (x_test, y_test) = plan.training[part], plan.held_out[dataset]
+        memo[key] = trained_accuracy(architecture, settings, (scaled(x_train, shape), y_train),
+                                     (scaled(x_test, shape), y_test), budget, seed)
+    return memo[key]
+
+
+def prefetch_accuracies(out_dir: Path, plan, rubric, memo: dict, worker_done: threading.Event) -> None:
+    """While the worker runs: as soon as it has answered a build_* probe, train that model with the
+    first seed, so the accuracy checks find the result ready. Nothing here decides a verdict: the
+    checks read the final artifacts and use a remembered training only for the same architecture,
+    settings and seed. Any problem is left for the checks to find and explain."""
+    from grader import artifacts
+    pin_threads()
+    budget = artifacts.ReadBudget()
+    pending = dict(ACCURACY_PARTS)
+    while pending:
+        finished = worker_done.is_set()
+        for part, (function, _, _) in list(pending.items()):
+            result = artifacts.read_answered_probe(out_dir / protocol.PROBES_DIR / function, budget)
+            if result is None and not finished:
+                continue
+            del pending[part]
+            try:
+                model = result.value[0]["returned"]
+                model.build()
+                settings = compile_settings(model.compile)
+                seed = plan.training_seeds(1)[0]
+                measured_accuracy(memo, plan, rubric.budget[part], part, model.architecture, settings, seed)
+            except Exception:  # a missing, broken or refused model: the check says why
+                continue
+        if finished:
+            return
+        worker_done.wait(0.5)
 
 
 def decided_accuracy(measure, seeds: list[int], threshold: float, recheck_within: float) -> list[float]:

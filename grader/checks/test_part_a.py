@@ -5,7 +5,7 @@ import numpy as np
 from grader.checks.support import (as_array, built_model, call_outcomes, calls_with_outcomes, check,
                                    compile_settings_of, fail, returned, shape_text)
 from grader.results import Text
-from grader.training import TrainingRefused, decided_accuracy, trained_accuracy
+from grader.training import ACCURACY_PARTS, TrainingRefused, decided_accuracy, measured_accuracy
 
 SCALE_HINT = Text("画素値を 255 で割って [0,1] に正規化します（例: x / 255.0）。",
                   "Divide the pixel values by 255 to scale them to [0,1] (e.g. x / 255.0).")
@@ -96,25 +96,18 @@ def test_dense_compile(ctx):
     check_compile(ctx, "build_dense_model", "build_dense_model", "categorical_crossentropy", "One-hot")
 
 
-def scaled(images: np.ndarray, shape: tuple) -> np.ndarray:
-    """Images as the contract's preprocessing gives them: reshaped, float32, pixels / 255."""
-    return (images.reshape((len(images), *shape)) / 255.0).astype("float32")
-
-
-def check_accuracy(ctx, probe_id: str, function: str, dataset: str, shape: tuple, part: str) -> None:
+def check_accuracy(ctx, part: str) -> None:
     """The grader trains a fresh copy of the submission's model (its architecture and compile
     settings, the grader's seed and budget) and measures it on held-out images the worker never saw."""
     budget = ctx.rubric.budget[part]
-    outcome = call_outcomes(ctx, probe_id, function)[0]
+    function, _, shape = ACCURACY_PARTS[part]
+    outcome = call_outcomes(ctx, function, function)[0]
     artifact = returned(outcome, function, "")
     built_model(artifact, function)
     settings = compile_settings_of(ctx, artifact, function)
-    x_train, y_train = ctx.plan.training[part]
-    x_test, y_test = ctx.plan.held_out[dataset]
-    train, test = (scaled(x_train, shape), y_train), (scaled(x_test, shape), y_test)
 
     def measure(seed: int) -> float:
-        return trained_accuracy(artifact.architecture, settings, train, test, budget, seed)
+        return measured_accuracy(ctx.memo, ctx.plan, budget, part, artifact.architecture, settings, seed)
 
     try:
         accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],
@@ -141,4 +134,4 @@ def check_accuracy(ctx, probe_id: str, function: str, dataset: str, shape: tuple
 
 
 def test_dense_accuracy(ctx):
-    check_accuracy(ctx, "build_dense_model", "build_dense_model", "mnist", (784,), "dense")
+    check_accuracy(ctx, "dense")

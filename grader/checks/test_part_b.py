@@ -207,4 +207,4 @@ def test_plot_misclassified(ctx):
 
 
 def test_cnn_accuracy(ctx):
-    check_accuracy(ctx, "build_cnn_model", "build_cnn_model", "mnist", (28, 28, 1), "cnn")
+    check_accuracy(ctx, "cnn")

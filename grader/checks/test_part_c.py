@@ -90,7 +90,7 @@ def test_cifar_model_structure(ctx):
 
 
 def test_cifar_accuracy(ctx):
-    check_accuracy(ctx, "build_cifar_model", "build_cifar_model", "cifar10", (32, 32, 3), "cifar")
+    check_accuracy(ctx, "cifar")
 
 
 def cross_validation(ctx) -> list[tuple[dict, dict, list]]:
