@@ -87,8 +87,8 @@ class Pool(Protocol):
 
 
 def task_timeout_for(total_seconds: float) -> float:
-    """The pool's bound for one grading whose own limit is `total_seconds`: a grading enforces that
-    limit itself (restarts included, up to three attempts); the pool only stops a hung one."""
+    """The pool's bound for one grading whose own limit is `total_seconds`: the grading enforces
+    that limit itself; the pool's bound, well past it, only stops a grading process that hangs."""
     return 3 * total_seconds + 300
 
 
@@ -215,12 +215,14 @@ class _Worker:
         return None
 
     def _readable(self) -> bool:
+        """Whether a message (or the end of the pipe) is waiting."""
         try:
             return self.connection.poll(0)
         except (EOFError, OSError):
             return True   # recv_bytes then reports the end
 
     def _finish(self, message: bytes) -> Outcome:
+        """The outcome the worker sent; the worker is idle again."""
         task, seconds = self._release()
         try:
             ok, payload = pickle.loads(message)
@@ -232,6 +234,7 @@ class _Worker:
         return Outcome(task.key, error=payload, seconds=seconds)
 
     def _died(self) -> Outcome:
+        """The process ended (or closed its pipe) without an answer: its task failed with DIED."""
         self.process.join(timeout=STOP_SECONDS)
         self._kill()   # it closed its pipe but did not end; or its orphans, when it did
         task, seconds = self._release()
@@ -256,6 +259,7 @@ class _Worker:
             self.process.join()
 
     def _release(self) -> tuple[Task, float]:
+        """Forget the task (the worker is idle); return it and the seconds since its start."""
         task, self.task, self.descendants = self.task, None, []
         seconds = time.monotonic() - self.started_at if self.started_at is not None else 0.0
         return task, seconds
@@ -309,6 +313,7 @@ def _run_one(connection: Connection, message: bytes) -> tuple[bool, Any] | None:
 
 
 def _report_start(connection: Connection) -> None:
+    """Tell the pool the task starts now, by this process's clock."""
     connection.send_bytes(_STARTED + repr(time.monotonic()).encode())
 
 
@@ -355,6 +360,7 @@ def _freeze(processes: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:
+    """Its children now ([] when it is gone)."""
     try:
         return process.children()
     except psutil.Error:
@@ -362,6 +368,7 @@ def _children(process: psutil.Process) -> list[psutil.Process]:
 
 
 def _descendants(process: psutil.Process) -> list[psutil.Process]:
+    """Its descendants now ([] when it is gone)."""
     try:
         return process.children(recursive=True)
     except psutil.Error:
@@ -405,6 +412,7 @@ class DaskPool:
 
     def _run(self, client, distributed, fn: Callable, tasks: list[Task], on_outcome: OutcomeHandler,
              started: queue.SimpleQueue) -> None:
+        """Submit every task, then hand on outcomes as tasks end or pass their deadlines."""
         tokens = itertools.count()
         running: dict[int, _DaskRunning] = {}
         for task in tasks:
@@ -438,6 +446,7 @@ class DaskPool:
                 entry.started_at = seen_at
 
     def _outcome(self, distributed, entry: _DaskRunning, queued_deadline: float) -> Outcome | None:
+        """The task's outcome once it is done or past its deadline (then given up), else None."""
         seconds = time.monotonic() - entry.started_at if entry.started_at is not None else 0.0
         if entry.future.done():
             error = entry.future.exception()
@@ -457,6 +466,8 @@ class DaskPool:
 
 @dataclass
 class _DaskRunning:
+    """A task submitted to Dask, and when it was last seen to start (None: not yet)."""
+
     task: Task
     future: Any
     started_at: float | None = None
@@ -470,6 +481,7 @@ def _dask_task(fn: Callable, topic: str, token: int, *args: Any) -> Any:
 
 
 def _import_distributed():
+    """Dask's `distributed`, or a PoolError saying how to install it."""
     try:
         import distributed
     except ImportError:
