@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -29,15 +30,15 @@ from typing import NamedTuple
 
 import nbformat
 
-MAX_FILE_BYTES = 200 * 1024 * 1024   # notebooks with large outputs are fine; outputs are dropped
-MAX_CODE_BYTES = 5 * 1024 * 1024     # the code itself: far beyond any honest submission
+MAX_FILE_BYTES = 200 * 1024 * 1024      # notebooks with large outputs are fine; outputs are dropped
+MAX_CODE_BYTES = 5 * 1024 * 1024        # the code itself: far beyond any honest submission
 MAX_PY_FILE_BYTES = 4 * MAX_CODE_BYTES  # a larger .py has more code than that (UTF-8: <= 4 B a character)
-MAX_CODE_LINES = 100_000             # the reference solution has about 1,100
-MAX_TEXT_BYTES = 20 * 1024 * 1024    # markdown and raw cells (pasted images can be large)
+MAX_CODE_LINES = 100_000                # the reference solution has about 1,100
+MAX_TEXT_BYTES = 20 * 1024 * 1024       # markdown and raw cells (pasted images can be large)
 MAX_TEXT_LINES = 200_000
-MAX_CELLS = 10_000                   # the reference notebook has 66
-MAX_JSON_MEMORY = 1024 * 1024 * 1024 # what parsing a notebook's JSON may cost, estimated beforehand
-MAX_SPLIT_TOKENS = 200_000           # a .py split by statements is parsed whole (about 600 B a token)
+MAX_CELLS = 10_000                      # the reference notebook has 66
+MAX_JSON_MEMORY = 1024 * 1024 * 1024    # what reading a notebook's JSON may cost, estimated beforehand
+MAX_SPLIT_TOKENS = 200_000              # a .py split by statements is parsed whole (up to 600 B a token)
 PERCENT_MARKER = re.compile(r"^# %%(.*)$")
 ANSWER_MARKER = re.compile(r"<!--\s*answer:([a-z_]+)\s*-->")
 PLACEHOLDER = "（ここに回答を書いてください / Write your answer here）"
@@ -629,7 +630,7 @@ def _replace(lines: list[str], start: int, first: int, last: int, new_line: str)
     return start + shift
 
 
-def _candidates(lines: list[str], group: _Group, dead: set[str]) -> list[tuple[str, object]]:
+def _candidates(lines: list[str], group: _Group, dead: set[str]) -> list[tuple[str, Callable[[], _Replacement]]]:
     """The transformers that match `group`, in IPython's order (position, then priority)."""
     found = []
     if group.first is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import time
 import tokenize
 import tracemalloc
@@ -124,6 +125,8 @@ def test_ordinary_cells_convert_exactly_as_nbconvert_converts_them(tmp_path):
         assert converted.source == nbconvert_python(cell), f"cell {number} (seed {SEED}): {cell!r}"
 
 
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="on invalid cells the loader imitates the "
+                    "tokenize of Python 3.11, which IPython uses there; later versions tokenize them otherwise")
 def test_ipython_syntax_converts_as_nbconvert_does_on_random_cells(tmp_path):
     """Every generated cell that nbconvert converts converts to exactly the same text."""
     rng = random.Random(SEED)
