@@ -371,12 +371,24 @@ def _python_cells(text: str) -> tuple[list[Cell], list[str], list[str]]:
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         # MemoryError and RecursionError are the parser's "too deeply nested", not exhaustion
         return [Cell(1, text)], [], ["syntax error: the file runs as one block"]
-    if len(tree.body) > MAX_CELLS:
+    spans = _statement_spans(tree)
+    if len(spans) > MAX_CELLS:
         return [Cell(1, text)], [], ["more statements than cells allowed: the file runs as one block"]
-    cells = [Cell(number, "".join(lines[node.lineno - 1 - len(getattr(node, "decorator_list", [])):
-                                         node.end_lineno]))
-             for number, node in enumerate(tree.body, start=1)]
-    return cells, [], []
+    return [Cell(number, "".join(lines[first - 1:last])) for number, (first, last) in enumerate(spans, 1)], [], []
+
+
+def _statement_spans(tree: ast.Module) -> list[tuple[int, int]]:
+    """First and last line of each top-level statement, decorators included. Statements that share
+    a line (`a = 1; b = 2`) share one span: a line is never in two cells, so it never runs twice and
+    the cells together are no larger than the file."""
+    spans: list[tuple[int, int]] = []
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        if spans and first <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], node.end_lineno))
+        else:
+            spans.append((first, node.end_lineno))
+    return spans
 
 
 def _percent_cells(lines: list[str]) -> tuple[list[Cell], list[str], list[str]]:

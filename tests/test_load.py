@@ -274,3 +274,15 @@ def test_malformed_notebooks_are_unreadable_not_grader_errors(tmp_path, notebook
     path = write_json(tmp_path / "s.ipynb", notebook)
     with pytest.raises(SubmissionUnreadable, match=reason):
         load_submission(path)
+
+
+def test_statements_sharing_a_line_share_a_cell(tmp_path):
+    """Each statement used to get the whole line: `x = 0; x += 1` ran twice (x == 2), and 9,000
+    statements on one line made 9,000 copies of it."""
+    path = tmp_path / "s.py"
+    path.write_text("x = 0; x += 1\nprint(x)\n@decorator(\n    1)\ndef f(): pass\n")
+    assert [c.source for c in load_submission(path).cells] == [
+        "x = 0; x += 1\n", "print(x)\n", "@decorator(\n    1)\ndef f(): pass\n"]
+    crowded = tmp_path / "crowded.py"
+    crowded.write_text("x = 1; " * 9_000 + "\n")
+    assert sum(len(c.source) for c in load_submission(crowded).cells) <= crowded.stat().st_size
