@@ -172,17 +172,20 @@ def measure(path: Path, module_file: str, timeout: float, memory_mb: int) -> dic
                                preexec_fn=limit_memory(memory_mb))
     watched = psutil.Process(process.pid)
     sampled_peak = 0.0
-    while process.poll() is None:
-        try:
-            sampled_peak = max(sampled_peak, watched.memory_info().rss / MB)
-        except psutil.Error:
-            pass
-        if time.monotonic() - started > timeout:
+    try:
+        while process.poll() is None:
+            try:
+                sampled_peak = max(sampled_peak, watched.memory_info().rss / MB)
+            except psutil.Error:
+                pass
+            if time.monotonic() - started > timeout:
+                return {"seconds": None, "cpu": None, "peak_mb": sampled_peak, "growth_mb": None,
+                        "verdict": f"stopped after {timeout:.0f} s"}
+            time.sleep(0.05)
+    finally:  # also when the benchmark itself is interrupted
+        if process.poll() is None:
             process.kill()
             process.wait()
-            return {"seconds": None, "cpu": None, "peak_mb": sampled_peak, "growth_mb": None,
-                    "verdict": f"stopped after {timeout:.0f} s"}
-        time.sleep(0.05)
     output = process.stdout.read().strip().splitlines()
     if process.returncode != 0 or not output:
         return {"seconds": None, "cpu": None, "peak_mb": sampled_peak, "growth_mb": None,
