@@ -736,7 +736,8 @@ def _scan_group(lines: list[str], start: int, state: _TokenState) -> _Group:
 
 def _is_continuation(line: str, pos: int) -> bool:
     """Whether line[pos:] is a backslash ending the line (the statement goes on)."""
-    return line.startswith("\\", pos) and line[pos + 1:] in ("\n", "\r\n")
+    rest = len(line) - pos  # no slicing: a line of many backslashes would be copied for each
+    return line.startswith("\\", pos) and (rest == 2 and line.endswith("\n") or rest == 3 and line.endswith("\r\n"))
 
 
 def _continued_first_token(line: str, index: int) -> tuple[int, int] | None:
@@ -869,7 +870,7 @@ def _next_token(lines: list[str], line: int, column: int) -> tuple[int, int] | N
     while line < len(lines):
         text = lines[line]
         column = _SPACES.match(text, column).end()
-        if text.startswith("\\", column) and text[column + 1:] in ("\n", "\r\n"):
+        if _is_continuation(text, column):
             line, column = line + 1, 0
             continue
         return (line, column) if column < len(text) else None
