@@ -221,11 +221,11 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder):
             self.run_eagerly = True
         if not recorder.active:
             return original_fit(*bound.args, **bound.kwargs)
-        recorder.invocations += 1
         # Batches in order, so that the grader can replay this fit exactly.
         arguments["shuffle"] = False
         call = _describe_fit_call(arguments, recorder, self)
         history = original_fit(*bound.args, **bound.kwargs)
+        recorder.invocations += 1  # only fits that returned are recorded (a time-out raises through)
         final = weights_of(self)
         call["weights_after"] = P.weights_digest(final)
         call["epochs_run"] = len((getattr(history, "history", {}) or {}).get("loss", []))
