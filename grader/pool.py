@@ -45,6 +45,10 @@ TIMED_OUT = "timeout"
 POLL_SECONDS = 0.5
 STARTUP_ALLOWANCE_SECONDS = 300.0   # spawning a process and importing TensorFlow on a busy machine
 STOP_SECONDS = 5.0                  # how long an idle worker gets to exit when the pool closes
+# A worker process is replaced after this many tasks: the grader trains models in its own process
+# (grader/training.py), and TensorFlow keeps about 10 MB of every model trained in graph mode for the
+# life of the process, so a long-lived worker would grow with the class.
+MAX_TASKS_PER_WORKER = 20
 WORKER_NAME = "grader-pool-worker"
 _STARTED = b"started:"              # + the worker's clock when the task starts; the deadline counts from it
 
@@ -98,8 +102,9 @@ class ProcessPool:
 
     def __init__(self, jobs: int, task_timeout: float, *,
                  startup_seconds: float = STARTUP_ALLOWANCE_SECONDS,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS, max_tasks_per_worker: int = MAX_TASKS_PER_WORKER) -> None:
         self.jobs = max(1, jobs)
+        self.max_tasks_per_worker = max(1, max_tasks_per_worker)
         self.task_timeout = task_timeout
         self.startup_seconds = startup_seconds
         self.poll_seconds = poll_seconds
@@ -121,7 +126,7 @@ class ProcessPool:
 
     def _dispatch(self, fn: Callable, pending: deque[Task], workers: list[_Worker]) -> None:
         """Give queued tasks to idle workers, starting workers up to `jobs`."""
-        workers[:] = [worker for worker in workers if worker.usable()]
+        workers[:] = [worker for worker in workers if worker.usable(self.max_tasks_per_worker)]
         while pending:
             idle = next((worker for worker in workers if not worker.busy), None)
             if idle is None:
@@ -167,15 +172,17 @@ class _Worker:
         self.started_at: float | None = None
         self.descendants: list[psutil.Process] = []
         self.fresh = True             # has not taken a task yet
+        self.tasks_taken = 0
         self.ended = ""               # how the process ended, once closed
 
     @property
     def busy(self) -> bool:
         return self.task is not None
 
-    def usable(self) -> bool:
-        """An idle worker whose process has ended is dropped (and a new one started if needed)."""
-        if self.busy or self.process.is_alive():
+    def usable(self, max_tasks: int) -> bool:
+        """An idle worker whose process has ended, or that has taken `max_tasks` tasks, is dropped
+        (and a new one started if needed)."""
+        if self.busy or (self.process.is_alive() and self.tasks_taken < max_tasks):
             return True
         self.close()
         return False
@@ -189,6 +196,7 @@ class _Worker:
         except OSError:
             return False
         self.task, self.started_at, self.fresh = task, None, False
+        self.tasks_taken += 1
         # Until the start is seen, the bound includes starting the process and importing `fn`.
         self.deadline = time.monotonic() + first_deadline
         return True

@@ -210,3 +210,9 @@ def big_result_when(go_file: str, pid_file: str, size: int) -> bytes:
     while not Path(go_file).exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     return b"x" * size
+
+
+def worker_pid(_: int) -> int:
+    """The process that ran the task."""
+    import os
+    return os.getpid()

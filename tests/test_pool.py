@@ -66,6 +66,14 @@ def test_every_task_gets_its_value_in_parallel_processes():
     assert all(2.0 <= outcome.seconds < 5 for outcome in outcomes.values())
 
 
+def test_a_worker_is_replaced_after_its_share_of_tasks():
+    """The grader's own training leaves memory behind in the process: no worker grows with the class."""
+    outcomes = run_pool(ProcessPool(1, task_timeout=60, max_tasks_per_worker=2), fake_grading.worker_pid,
+                        [Task(n, (n,)) for n in range(5)])
+    pids = [outcomes[n].value for n in range(5)]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
 def test_an_exception_is_returned_and_the_tasks_after_it_run():
     tasks = [Task("bad", ("fail",)), Task("x", ("x",)), Task("y", ("y",))]
     outcomes = run_pool(ProcessPool(1, task_timeout=60), fake_grading.echo_or_fail, tasks)
