@@ -33,6 +33,7 @@ from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from grader import datasets
 from grader.grade import GradeOptions
 from grader.lms import Collection, Problem, Submission, collect_submissions
 from grader.pool import (TIMED_OUT, DaskPool, Outcome, Pool, PoolError, ProcessPool, Task,
@@ -44,6 +45,7 @@ from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, 
 from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_html
 from grader.results import GRADED, GRADER_ERROR, GradeResult, Text
 from grader.rubric import Rubric, RubricError, load_rubric
+from grader.secret import installation_salt
 from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 
 GradeFn = Callable[[Path, GradeOptions], GradeResult]
@@ -250,11 +252,14 @@ def _is_done(stored: StoredResult | None, sha256: str, regrade_errors: bool) -> 
 
 def _batch_options(options: GradeOptions, input_path: Path, out_dir: Path,
                    collection: Collection) -> GradeOptions:
-    """`options` with the class's files hidden from the student code (other students' work, grades)."""
+    """`options` with the class's files hidden from the student code (other students' work, grades),
+    and the installation's salt resolved here once: every grading process, on this machine or a Dask
+    worker elsewhere, then derives the same inputs and seeds."""
     hidden = [*options.hide_paths, out_dir, collection.root]
     hidden.append(input_path if input_path.is_dir() else input_path.parent)
     unique = tuple(dict.fromkeys(Path(path).resolve() for path in hidden))
-    return dataclasses.replace(options, hide_paths=unique)
+    salt = options.salt or installation_salt(datasets.data_dir(options.data_dir))
+    return dataclasses.replace(options, hide_paths=unique, salt=salt)
 
 
 # ---------------------------------------------------------------------------------- results

@@ -216,3 +216,9 @@ def worker_pid(_: int) -> int:
     """The process that ran the task."""
     import os
     return os.getpid()
+
+
+def echo_salt(path: Path, options) -> GradeResult:
+    """`fake_grade`, with the salt the grading was given in the reason."""
+    import dataclasses
+    return dataclasses.replace(fake_grade(path, options), reason=Text(ja=options.salt, en=options.salt))

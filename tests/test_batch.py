@@ -526,3 +526,18 @@ def test_real_feedback_and_summary_pages_in_chromium(real_batches, tmp_path):
     chromium_screenshot(out / "summary.html", tmp_path / "summary.png", tmp_path / "profile")
     assert_not_blank(tmp_path / "summary.png")
     assert "Max / 最高 100.0 / 100" in visible_text(chromium_dom(out / "summary.html", tmp_path / "profile"))
+
+
+def test_every_grading_of_a_batch_gets_the_installations_salt(tmp_path, monkeypatch):
+    """Resolved once in the batch and handed over: processes on other machines derive the same inputs."""
+    from grader.grade import GradeOptions
+    from grader.secret import SALT_FILE, SALT_VARIABLE
+    monkeypatch.delenv(SALT_VARIABLE, raising=False)
+    export = tmp_path / "class"
+    for name in ("a", "b", "c"):
+        write(export / f"{name}.ipynb", notebook("PASS:to_one_hot"))
+    data = tmp_path / "data"
+    run_batch(export, tmp_path / "out", jobs=2, grade_fn=fake_grading.echo_salt,
+              options=GradeOptions(data_dir=data), console=quiet())
+    salt = (data / SALT_FILE).read_text().strip()
+    assert {row["reason"] for row in read_csv(tmp_path / "out" / "grades.csv")} == {salt}
