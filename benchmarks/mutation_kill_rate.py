@@ -723,6 +723,19 @@ def summarise(mutants: list[Mutant], outcomes: dict[str, Outcome]) -> dict:
     }
 
 
+def shown_lines(before: str, after: str, width: int = 110) -> tuple[str, str]:
+    """The changed line before and after, cut to a window around the first difference when long."""
+    if max(len(before), len(after)) <= width or not after:
+        return before if len(before) <= width or after else before[:width - 3] + "...", after
+    start = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b), min(len(before), len(after)))
+    left = max(0, start - width // 3)
+
+    def cut(text: str) -> str:
+        piece = text[left:left + width]
+        return ("..." if left else "") + piece + ("..." if left + width < len(text) else "")
+    return cut(before), cut(after)
+
+
 def _percent(value: float | None) -> str:
     return "   -  " if value is None else f"{100 * value:5.1f}%"
 
@@ -760,9 +773,10 @@ def text_report(summary: dict, mutants: list[Mutant], outcomes: dict[str, Outcom
     survivors = [m for m in mutants if verdict(m, outcomes.get(m.id)) == "survived"]
     lines += ["", f"Surviving mutants ({len(survivors)})"]
     for mutant in survivors:
+        before, after = shown_lines(mutant.original_line, mutant.mutated_line)
         lines.append(f"  {mutant.id:<26} [{mutant.kind}] {mutant.description}")
-        lines.append(f"      - {mutant.original_line}")
-        lines.append(f"      + {mutant.mutated_line or '(line removed)'}")
+        lines.append(f"      - {before}")
+        lines.append(f"      + {after or '(line removed)'}")
     apart = [m for m in mutants if verdict(m, outcomes.get(m.id)) in ("uncompilable", "not_graded", "not_run")]
     if apart:
         lines += ["", f"Counted apart ({len(apart)})"]
@@ -799,7 +813,8 @@ def main(argv: list[str] | None = None) -> int:
         for mutant in mutants:
             print(f"{mutant.id:<26} [{mutant.kind}] {mutant.description}"
                   + ("" if mutant.compiles else f"  (does not compile: {mutant.compile_error})"))
-            print(f"      - {mutant.original_line}\n      + {mutant.mutated_line or '(line removed)'}")
+            before, after = shown_lines(mutant.original_line, mutant.mutated_line)
+            print(f"      - {before}\n      + {after or '(line removed)'}")
         print(f"{len(mutants)} mutants")
         return 0
     data_dir = args.data_dir or (Path(os.environ["CNN_GRADER_DATA_DIR"]) if os.environ.get("CNN_GRADER_DATA_DIR") else None)
