@@ -497,3 +497,29 @@ def test_a_zip_with_traversal_absolute_and_link_entries_grades_every_student(tmp
     assert any("traversal" in reason for reason in refused.values())
     assert "symbolic link" in refused["link.py"]
     assert sorted(p.stem for p in (out_dir / "results").glob("*.json")) == sorted(rows)
+
+
+DANGEROUS = ("\x1b", "\x9b", "\u202e", "\x07")
+
+
+@pytest.mark.slow
+def test_escape_sequences_of_a_submission_reach_no_report_raw(corpus_run, tmp_path):
+    """tamper_terminal_escapes.py printed, raised and returned escape sequences: every writer shows
+    them inert (the terminal, HTML, JSON, Gradescope), and the class's gradebook holds none either."""
+    import io
+
+    from grader.reports.gradescope import write_gradescope_results
+    from grader.reports.html import render_feedback_html
+    from grader.reports.json_report import render_json
+    from grader.reports.terminal import render_terminal
+    result = _result(corpus_run, "tamper_terminal_escapes.py")
+    assert result.worker_output_tail and any(e.error_type == "RuntimeError" for e in result.cell_errors)
+    screen = io.StringIO()
+    render_terminal(result, "en", Console(file=screen, force_terminal=True, color_system=None, width=120))
+    write_gradescope_results(result, tmp_path / "results.json")
+    outputs = {"terminal": screen.getvalue(), "html": render_feedback_html(result), "json": render_json(result),
+               "gradescope": (tmp_path / "results.json").read_text(encoding="utf-8"),
+               "grades.csv": repr(corpus_run.grades)}
+    for writer, text in outputs.items():
+        assert not [c for c in DANGEROUS if c in text], writer
+    assert "Score: 100/100" not in outputs["terminal"].split("\n")[0]
