@@ -5,8 +5,9 @@
 For each accuracy check, trains the reference solution's model, and the same architecture compiled
 with learning rate 0 (a model that learns nothing), exactly as the grader does: architecture and
 compile configuration exported as the worker exports them, the grader's own training
-(grader.training.trained_accuracy) on the plan's training subset, measured on the plan's held-out
-subset, with the first training seed of each of N salts (grader.probes.build_plan). Prints the
+(grader.training.measured_accuracy, as check_accuracy calls it) on the plan's training subset,
+measured on the plan's held-out subset, with the first training seed of each of N salts
+(grader.probes.build_plan). Prints the
 spread of single-training accuracies next to the rubric's min_accuracy, so an instructor can see
 the margin on both sides before changing a threshold. benchmarks/salt_stability.py then shows the
 verdicts the grader reaches with re-measuring near the threshold.
@@ -28,21 +29,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-# grader.training first: it sets TensorFlow's thread pools before TensorFlow starts.
+# The grader package first: it sets TensorFlow's thread pools before TensorFlow starts.
 from grader import training  # noqa: E402
 from grader.artifacts import ModelArtifact  # noqa: E402
-from grader.checks.test_part_a import scaled  # noqa: E402
 from grader.probes import build_plan  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
+from grader.training import ACCURACY_PARTS  # noqa: E402
 
 REFERENCE = PROJECT / "reference_solution" / "cnn_assignment_solution.py"
 REFERENCE_NOTEBOOK = PROJECT / "reference_solution" / "cnn_assignment_solution.ipynb"
-
-# part -> (contract function, dataset, input shape): the arguments of check_accuracy in
-# grader/checks/test_part_{a,b,c}.py.
-ACCURACY_CHECKS = {"dense": ("build_dense_model", "mnist", (784,)),
-                   "cnn": ("build_cnn_model", "mnist", (28, 28, 1)),
-                   "cifar": ("build_cifar_model", "cifar10", (32, 32, 3))}
 
 
 def definitions(path: Path) -> dict:
@@ -86,23 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, help="else $CNN_GRADER_DATA_DIR")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    if any(p not in ACCURACY_CHECKS for p in parts) or args.salts < 1:
-        parser.error(f"--parts takes {','.join(ACCURACY_CHECKS)}; --salts at least 1")
+    if any(p not in ACCURACY_PARTS for p in parts) or args.salts < 1:
+        parser.error(f"--parts takes {','.join(ACCURACY_PARTS)}; --salts at least 1")
     training.pin_threads()
     rubric = load_rubric()
     functions = reference_functions()
     sha256 = hashlib.sha256(REFERENCE_NOTEBOOK.read_bytes()).hexdigest()
     plans = [build_plan(sha256, salt, rubric, args.data_dir, [], {}) for salt in calibration_salts(args.salts)]
     for part in parts:
-        builder, dataset, shape = ACCURACY_CHECKS[part]
+        builder = ACCURACY_PARTS[part][0]
         budget = rubric.budget[part]
-        x_train, y_train = plans[0].training[part]    # the same subsets for every salt
-        x_test, y_test = plans[0].held_out[dataset]
-        train, test = (scaled(x_train, shape), y_train), (scaled(x_test, shape), y_test)
         for label, model in (("reference", functions[builder]()), ("no-learning", no_learning(functions[builder]()))):
             architecture, settings = export(model)
-            accuracies = [training.trained_accuracy(architecture, settings, train, test, budget,
-                                                    plan.training_seeds(1)[0]) for plan in plans]
+            accuracies = [training.measured_accuracy({}, plan, budget, part, architecture, settings,
+                                                     plan.training_seeds(1)[0]) for plan in plans]
             low, mean, high = min(accuracies), statistics.fmean(accuracies), max(accuracies)
             print(f"{part:6s} {label:11s} accuracy {low:.3f}-{high:.3f} (mean {mean:.3f}, sd "
                   f"{statistics.pstdev(accuracies):.3f}, {len(accuracies)} salts)   min_accuracy "

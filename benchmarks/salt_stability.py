@@ -10,8 +10,8 @@ salt, and measures it again with further seeds when the first accuracy lies near
 (grader.checks.test_part_a.check_accuracy). A verdict must not depend on the salt an installation
 happened to draw. For N salts this script builds the probe plan of one fixed submission hash with
 grader.probes.build_plan, and decides each accuracy check exactly as the check does
-(grader.training.decided_accuracy over trained_accuracy with plan.training_seeds, plan.training,
-plan.held_out, images scaled by the check's own `scaled`), for three models per part:
+(grader.training.decided_accuracy over grader.training.measured_accuracy with
+plan.training_seeds(budget["seeds"]) and the part's budget), for these models per part:
 
 * reference    the reference solution's model (reference_solution/cnn_assignment_solution.py);
 * no-learning  the reference architecture compiled with Adam(learning_rate=0.0): learns nothing;
@@ -56,14 +56,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-# grader.training first: it sets TensorFlow's thread pools before TensorFlow starts.
+# The grader package first: it sets TensorFlow's thread pools before TensorFlow starts.
 from grader import training  # noqa: E402
-from grader.checks.test_part_a import scaled  # noqa: E402
 from grader.probes import build_plan  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
+from grader.training import ACCURACY_PARTS  # noqa: E402
 
-from benchmarks.calibrate_thresholds import (ACCURACY_CHECKS, definitions, export, no_learning,  # noqa: E402
-                                             reference_functions)
+from benchmarks.calibrate_thresholds import definitions, export, no_learning, reference_functions  # noqa: E402
 
 HOSTILE_BORDERLINE = PROJECT / "tests" / "corpus" / "hostile" / "integrity_predict_the_seed.py"
 DEFAULT_SUBMISSION = PROJECT / "reference_solution" / "cnn_assignment_solution.ipynb"
@@ -110,7 +109,7 @@ def borderline_mnist(part: str):
 
 
 def build_model(part: str, kind: str, reference: dict):
-    builder = ACCURACY_CHECKS[part][0]
+    builder = ACCURACY_PARTS[part][0]
     if kind == "reference":
         return reference[builder]()
     if kind == "no-learning":
@@ -203,7 +202,6 @@ def run(parts: list[str], kinds: list[str], salt_list: list[str], sha256: str, s
     series: list[Series] = []
     made = {"trainings": 0, "seconds": 0.0}
     for part in parts:
-        _, dataset, shape = ACCURACY_CHECKS[part]
         exported = {kind: exported_model(build_model(part, kind, reference)) for kind in models_of(part, kinds)}
         for kind, model in exported.items():
             print(f"{part:5s} {kind:11s} {model.parameters:,} parameters, {model.settings.optimizer['class_name']} "
@@ -213,33 +211,31 @@ def run(parts: list[str], kinds: list[str], salt_list: list[str], sha256: str, s
         series += part_series.values()
         for index, salt in enumerate(salt_list):
             plan = build_plan(sha256, salt, rubric, data_dir, [], {})
-            x_train, y_train = plan.training[part]
-            x_test, y_test = plan.held_out[dataset]
-            train, test = (scaled(x_train, shape), y_train), (scaled(x_test, shape), y_test)  # as check_accuracy
+            memo: dict = {}  # as the grading's memo: one training per architecture, settings and seed
             line = []
             for kind, model in exported.items():
-                memo: dict[int, tuple[float, float]] = {}
+                seconds: dict[int, float] = {}
 
-                def measure(seed: int, budget: dict, model=model, memo=memo) -> float:
-                    if seed not in memo:
-                        started = time.monotonic()
-                        accuracy = training.trained_accuracy(model.architecture, model.settings, train, test,
-                                                             budget, seed)
-                        memo[seed] = (accuracy, time.monotonic() - started)
+                def measure(seed: int, budget: dict, model=model, seconds=seconds) -> float:
+                    """check_accuracy's measure(seed), timing each training it makes."""
+                    known, started = len(memo), time.monotonic()
+                    accuracy = training.measured_accuracy(memo, plan, budget, part, model.architecture,
+                                                          model.settings, seed)
+                    if len(memo) > known:
+                        seconds[seed] = time.monotonic() - started
                         made["trainings"] += 1
-                        made["seconds"] += memo[seed][1]
-                    return memo[seed][0]
+                        made["seconds"] += seconds[seed]
+                    return accuracy
 
                 for setting in settings_of[part]:
                     budget = dict(rubric.budget[part], seeds=setting.seeds, recheck_within=setting.recheck_within)
                     seeds = plan.training_seeds(budget["seeds"])
                     accuracies = training.decided_accuracy(lambda seed: measure(seed, budget), seeds,
                                                            budget["min_accuracy"], budget["recheck_within"])
-                    seconds = [memo[seed][1] for seed in seeds[:len(accuracies)]]
                     part_series[(kind, setting.name)].decisions.append(
-                        Decision(salt, accuracies[0], accuracies, seconds))
-                first = memo[plan.training_seeds(1)[0]][0]
-                line.append(f"{kind} {first:.3f}/{len(memo)}")
+                        Decision(salt, accuracies[0], accuracies, [seconds[seed] for seed in seeds[:len(accuracies)]]))
+                line.append(f"{kind} {part_series[(kind, settings_of[part][0].name)].decisions[-1].first:.3f}"
+                            f"/{len(seconds)}")
             print(f"{part:5s} salt {index + 1:3d}/{len(salt_list)}  " + "  ".join(line)
                   + f"  ({made['trainings']} trainings, {made['seconds']:.0f} s)", flush=True)
             checkpoint(series, made)
@@ -404,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     kinds = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [p for p in parts if p not in ACCURACY_CHECKS] + [m for m in kinds if m not in MODELS]
+    unknown = [p for p in parts if p not in ACCURACY_PARTS] + [m for m in kinds if m not in MODELS]
     if unknown or args.salts < 1:
         parser.error(f"unknown part(s) or model(s) {unknown}" if unknown else "--salts must be at least 1")
     rubric = load_rubric()
