@@ -745,8 +745,10 @@ def text_report(summary: dict, mutants: list[Mutant], outcomes: dict[str, Outcom
     lines = [f"Mutation benchmark of the hidden checks ({settings['per_function']} mutants per target at most, "
              f"seed {settings['seed']}, {settings['jobs']} jobs)",
              f"Reference (function-only): {baseline.score:g}/{baseline.max_score:g} in {baseline.seconds:.0f} s",
-             f"Total time {seconds / 60:.1f} min for {len(outcomes)} gradings "
-             f"(mean {sum(o.seconds for o in outcomes.values()) / max(1, len(outcomes)):.0f} s per grading)", ""]
+             f"Total time {seconds / 60:.1f} min for {len(outcomes) - settings.get('reused_gradings', 0)} gradings"
+             + (f" ({settings['reused_gradings']} more taken from an earlier run)" if settings.get("reused_gradings") else "")
+             + f" (mean {sum(o.seconds for o in outcomes.values()) / max(1, len(outcomes)):.0f} s per grading)",
+             f"Grader at commit {settings.get('grader_commit') or 'unknown'}", ""]
     v = summary["verdicts"]
     lines.append(f"Mutants {summary['mutants']}: killed {v.get('killed', 0)}, survived {v.get('survived', 0)}, "
                  f"uncompilable {v.get('uncompilable', 0)}, not graded {v.get('not_graded', 0)}"
@@ -787,6 +789,19 @@ def text_report(summary: dict, mutants: list[Mutant], outcomes: dict[str, Outcom
     return "\n".join(lines)
 
 
+def _commit() -> str:
+    """The checkout's commit (the checks change with it), '+' when the working tree differs."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(PROJECT), "status", "--porcelain", "--", "grader"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head + ("+" if dirty else "")
+
+
 # ------------------------------------------------------------------ command line
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -822,6 +837,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
+    commit_at_start = _commit()
     log(f"grading the function-only reference ({len(mutants)} mutants to follow)")
     baseline = grade_all([("reference", submission_source(parts))], 1, data, lambda *_: None)["reference"]
     if baseline.status != GRADED or baseline.score != baseline.max_score:
@@ -838,8 +854,9 @@ def main(argv: list[str] | None = None) -> int:
         known = earlier.get(source_key(mutant.source))
         if known is not None:
             outcomes[mutant.id] = known
-    if outcomes:
-        log(f"resuming: {len(outcomes)} gradings taken from {journal}")
+    reused = len(outcomes)
+    if reused:
+        log(f"resuming: {reused} gradings taken from {journal}")
     done = [len(outcomes)]
 
     def on_done(name: str, outcome: Outcome) -> None:
@@ -863,7 +880,9 @@ def main(argv: list[str] | None = None) -> int:
                               max(1, args.jobs), data, on_done))
     seconds = time.monotonic() - started
     summary = summarise(mutants, outcomes)
-    settings = {"per_function": args.per_function, "seed": args.seed, "jobs": args.jobs, "targets": list(targets)}
+    settings = {"per_function": args.per_function, "seed": args.seed, "jobs": args.jobs, "targets": list(targets),
+                "reused_gradings": reused,
+                "grader_commit": commit_at_start + ("" if _commit() == commit_at_start else f" .. {_commit()}")}
     print(text_report(summary, mutants, outcomes, baseline, seconds, settings))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
