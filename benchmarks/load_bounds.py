@@ -126,7 +126,7 @@ CASES: dict[str, Callable[[Path], None]] = {
     "bang_lines_5mb.ipynb": lambda p: write_notebook(p, [("code", bang_lines(CODE_CAP))]),
     "bang_short_lines_99k.ipynb": lambda p: write_notebook(p, [("code", repeat_to("!a\n", CODE_CAP, LINES))]),
     "magics_mixed_99k_lines.ipynb": lambda p: write_notebook(p, [("code", mixed_magics(CODE_CAP, LINES))]),
-    "magics_8k_cells.ipynb": lambda p: write_notebook(p, [("code", mixed_magics(400))] * 8_000),
+    "magics_8k_cells.ipynb": lambda p: write_notebook(p, [("code", mixed_magics(150))] * 8_000),
     "help_long_name_40k.ipynb": lambda p: write_notebook(p, [("code", "a" * 40_000 + " b?")]),
     "help_long_name_5mb.ipynb": lambda p: write_notebook(p, [("code", "a" * (CODE_CAP - 4) + " b?")]),
     "bang_open_brackets_99k.ipynb": lambda p: write_notebook(p, [("code", repeat_to("!echo (\n", CODE_CAP, LINES))]),
