@@ -246,7 +246,7 @@ def adversarial_files(folder: Path) -> list[Path]:
         write("help_after_long_name.ipynb", notebook_text(["a" * 1_000_000 + " b?"])),
         write("open_brackets_after_bangs.ipynb", notebook_text(["!echo (\n" * 10_000])),
         write("escapes_that_expand_again.ipynb", notebook_text([";" * 20_000 + "x a b"])),
-        write("backslashes.ipynb", notebook_text(["!x\ny = " + "\\a" * 1_000_000])),
+        write("backslashes.ipynb", notebook_text(["!x\ny = " + "\\a" * 400_000 + "x" * 4_200_000])),
         write("doctest_triple_quotes.ipynb", notebook_text([">>> x\n" + '""" """ ' * 200_000])),
         write("nested_brackets.ipynb", notebook_text(["(" * 300_000 + ")" * 300_000])),
         write("nested_brackets.py", "(" * 300_000 + ")" * 300_000),
