@@ -193,7 +193,9 @@ def _part_b_probes(rng, put) -> list[dict]:
     wrong = np.sort(rng.choice(20, size=int(rng.integers(5, 9)), replace=False))
     actual[wrong] = (actual[wrong] + rng.integers(1, 10, size=len(wrong))) % 10
     _fixed_model(rng, put, "fixed_mnist", (28, 28))
-    plot_images = _images(rng, 20, (28, 28))
+    # Grayscale MNIST images for the first call, colour CIFAR-like ones for the second: the notebook
+    # shows both kinds.
+    plot_images = [_images(rng, 20, (28, 28)), _images(rng, 20, (32, 32, 3))]
     plot_indices = [np.sort(rng.choice(wrong, size=min(4, len(wrong)), replace=False)),
                     rng.permutation(wrong)]
     max_images = _two_different(rng, [2, 3, 4])
@@ -218,7 +220,7 @@ def _part_b_probes(rng, put) -> list[dict]:
                _call(put("mis_predicted.npy", predicted), put("mis_actual.npy", actual)),
                _call(put("mis_same.npy", predicted.copy()), put("mis_same_actual.npy", predicted.copy()))),
         _calls("plot_misclassified", "plot_misclassified",
-               *[_call(put("plot_images.npy", plot_images), put("plot_predicted.npy", predicted),
+               *[_call(put(f"plot_images_{i}.npy", plot_images[i]), put("plot_predicted.npy", predicted),
                        put("plot_actual.npy", actual), put(f"plot_indices_{i}.npy", plot_indices[i]),
                        max_images=max_images[i]) for i in range(2)]),
     ]
@@ -244,8 +246,9 @@ def _part_c_probes(rng, put) -> list[dict]:
                _call(_histories_argument(rng, put, single=True))),
         _calls("confusion_matrix_of", "confusion_matrix_of",
                *[_call({"fixed_model": "fixed_cifar"}, put(f"cm_images_{i}.npy", rng.random((40, 32, 32, 3)).astype("float32")),
-                       put(f"cm_labels_{i}.npy", rng.integers(0, 10, size=40)), num_classes=classes)
-                 for i, classes in enumerate([10, int(rng.integers(11, 14))])]),
+                       put(f"cm_labels_{i}.npy", rng.integers(0, 10, size=shape)), num_classes=classes)
+                 # labels as (N,) and, as cifar10.load_data() gives them, as (N, 1)
+                 for i, (classes, shape) in enumerate([(10, (40,)), (int(rng.integers(11, 14)), (40, 1))])]),
         _calls("most_confused_pairs", "most_confused_pairs",
                *[_call(put("pairs_cm.npy", confusion), k=k) for k in _two_different(rng, [2, 3, 4, 5, 6])]),
     ]

@@ -202,9 +202,22 @@ def curve_values(histories: list[dict], metric: str) -> list[np.ndarray]:
     return per_fold + [np.mean(per_fold, axis=0)]
 
 
+def lines_drawing(figure: FigureArtifact, values: np.ndarray) -> list[tuple[dict, dict]]:
+    """(axes, line) of every line whose points are `values`."""
+    return [(ax, line) for ax in figure.axes for line in ax.get("lines", [])
+            if len(line.get("y", [])) == len(values) and np.allclose(line["y"], values, atol=1e-6)]
+
+
 def drawn(figure: FigureArtifact, values: np.ndarray) -> bool:
-    return any(len(line.get("y", [])) == len(values) and np.allclose(line["y"], values, atol=1e-6)
-               for ax in figure.axes for line in ax.get("lines", []))
+    return bool(lines_drawing(figure, values))
+
+
+def in_legend(figure: FigureArtifact, ax: dict, line: dict) -> bool:
+    """Whether a line has a label of its own (matplotlib names unlabelled lines '_child0') that a
+    legend of its axes or of the figure shows."""
+    label = str(line.get("label") or "")
+    shown = [*(ax.get("legend") or []), *[text for legend in figure.legends for text in legend]]
+    return bool(label) and not label.startswith("_") and label in shown
 
 
 def test_learning_curves_plot(ctx):
@@ -231,6 +244,13 @@ def test_learning_curves_plot(ctx):
               Text("凡例（Train / Validation の区別）", "a legend telling training from validation"),
               "no legend", Text("plot に label=... を付け、ax.legend() を呼んでください。",
                                 "Give each plot a label=... and call ax.legend()."))
+        for metric in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            check(any(in_legend(figure, ax, line) for values in curve_values(histories, metric)
+                      for ax, line in lines_drawing(figure, values)),
+                  Text(f"'{metric}' の曲線に凡例のラベル", f"a legend entry for the curve of '{metric}'"),
+                  f"the line of {metric} has no label in a legend",
+                  Text("plot(..., label='Train') / plot(..., label='Validation') のように各曲線にラベルを付けてください。",
+                       "Label every curve, e.g. plot(..., label='Train') and plot(..., label='Validation')."))
 
 
 def test_confusion_matrix(ctx):
@@ -240,7 +260,7 @@ def test_confusion_matrix(ctx):
         matrix = as_array(returned(outcome, "confusion_matrix_of", f"model, images, labels, num_classes={classes}"),
                           "confusion_matrix_of")
         predicted = fixed_model_predictions(ctx.plan, "fixed_cifar", images)
-        expected = confusion_matrix(labels, predicted, labels=list(range(classes)))
+        expected = confusion_matrix(labels.reshape(-1), predicted, labels=list(range(classes)))
         check(matrix.shape == (classes, classes) and bool(np.array_equal(matrix, expected)),
               Text(f"行 = 正解クラス、列 = 予測クラスの ({classes}, {classes}) 行列（scikit-learn と同じ）",
                    f"a ({classes}, {classes}) matrix, rows = true class, columns = predicted (as scikit-learn)"),
