@@ -2,8 +2,8 @@
 
     CNN_GRADER_DATA_DIR=... .venv/bin/python benchmarks/salt_stability.py [--salts 50] [--parts cifar]
         [--models reference,no-learning,borderline,hostile-file] [--seeds N] [--recheck-within X]
-        [--setting SEEDS:WITHIN ...] [--json PATH] [--project 1,3,5,7,9,15,25]
-    .venv/bin/python benchmarks/salt_stability.py --from-json PATH     # report a saved run again
+        [--setting SEEDS:WITHIN ...] [--json PATH] [--project 1,3,5,7,9,15,25] [--project-within X]
+    .venv/bin/python benchmarks/salt_stability.py --from-json PATH [--project ...]   # a saved run, no training
 
 The grader trains a submission's accuracy model itself, with seeds from the installation's secret
 salt, and measures it again with further seeds when the first accuracy lies near the threshold
@@ -28,15 +28,20 @@ borderline models get the same verdict for at least 98% of the salts.
 
 Settings. The rubric's `seeds` and `recheck_within` of each part are the first setting (--seeds and
 --recheck-within replace them for every part); each --setting SEEDS:WITHIN adds another. All
-settings are decided on the same trainings: plan.training_seeds(n) is a prefix of
-plan.training_seeds(n + 1), so a training the grader would repeat under two settings is made once
-here, and every setting reports the trainings the grader itself would make.
+settings are decided on the same trainings, kept in one memo per salt as a grading keeps them:
+plan.training_seeds(n) is a prefix of plan.training_seeds(n + 1), so a training the grader would
+make under two settings is made once here, and every setting reports the trainings the grader
+itself would make. The trainings are deterministic (the same salt gives the same accuracies in
+another process, on a busy machine), so runs with different settings agree on their common seeds.
 
 Printed per part, model and setting: the share of salts that pass, the majority verdict's share
 (stability), the mean and range of the decided accuracy, how many salts were measured again, the
 trainings the grader makes, and the stability of the verdict of the first training alone (what
 grading without re-measuring would give). Then, for the reference, the extra trainings per grading
-that re-measuring costs and their seconds against a grading's time (--grading-seconds).
+that re-measuring costs and their seconds against a grading's time (--grading-seconds). Last, a
+projection to other seed counts (--project, --project-within), estimated by resampling each
+model's trainings: it shows how many seeds a model at a given distance from the threshold needs,
+and costs no training.
 """
 
 from __future__ import annotations
@@ -300,11 +305,13 @@ def report(series: list[Series], made: dict, wall: float, grading_seconds: float
             "training_seconds": made["seconds"], "wall_seconds": wall, "grading_seconds": grading_seconds}
 
 
-def projection(series: list[Series], counts: list[int], draws: int = 20_000) -> list[dict]:
+def projection(series: list[Series], counts: list[int], within: float | None = None,
+               draws: int = 20_000) -> list[dict]:
     """What other seed counts would give, estimated without training: every training made for a
     model (with all salts) is one draw of its accuracy under a grader's seed, so a grading under
     `seeds`=n is simulated by grader.training.decided_accuracy over accuracies drawn from that pool
-    (with the recheck_within of the model's first setting). An estimate; the table above is measured."""
+    (with `within`, else the recheck_within of the model's first setting). An estimate; the table
+    above is measured."""
     import numpy as np
     rng = np.random.default_rng(0)
     rows = []
@@ -312,25 +319,25 @@ def projection(series: list[Series], counts: list[int], draws: int = 20_000) -> 
         group = [s for s in series if (s.part, s.model) == key]
         pool = np.array([a for i in range(len(group[0].decisions))
                          for a in max((s.decisions[i].accuracies for s in group), key=len)])
-        first = group[0]
-        within, threshold = first.setting.recheck_within, first.threshold
+        threshold = group[0].threshold
+        window = group[0].setting.recheck_within if within is None else within
         for n in counts:
             trainings, passed = 0, 0
             for drawn in pool[rng.integers(len(pool), size=(draws, n))].tolist():
-                accuracies = training.decided_accuracy(drawn.__getitem__, list(range(n)), threshold, within)
+                accuracies = training.decided_accuracy(drawn.__getitem__, list(range(n)), threshold, window)
                 trainings += len(accuracies)
                 passed += sum(accuracies) / len(accuracies) >= threshold
             share = passed / draws
-            rows.append({"part": key[0], "model": key[1], "seeds": n, "recheck_within": within,
+            rows.append({"part": key[0], "model": key[1], "seeds": n, "recheck_within": window,
                          "pool": len(pool), "pool_mean": float(pool.mean()), "pool_sd": float(pool.std()),
                          "pass_rate": share, "stability": max(share, 1 - share),
                          "trainings_per_grading": trainings / draws})
     print()
     print(f"Projection from the trainings made (each model's pooled accuracies, {draws:,} simulated "
-          f"gradings per row, recheck_within of the first setting):")
+          f"gradings per row):")
     for r in rows:
         print(f"  {r['part']:5s} {r['model']:12s} pool {r['pool']:4d} mean {r['pool_mean']:.3f} sd "
-              f"{r['pool_sd']:.3f}   seeds={r['seeds']:<3d} pass {r['pass_rate']:6.1%}  stable "
+              f"{r['pool_sd']:.3f}   seeds={r['seeds']:<3d} recheck_within={r['recheck_within']:<5g} pass {r['pass_rate']:6.1%}  stable "
               f"{r['stability']:6.1%}  trainings/grading {r['trainings_per_grading']:.2f}")
     return rows
 
@@ -386,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure and decision here (also as it runs)")
     parser.add_argument("--project", default="1,3,5,7,9,15,25",
                         help="seed counts to project from the trainings made (default 1,3,5,7,9,15,25; '' for none)")
+    parser.add_argument("--project-within", type=float,
+                        help="recheck_within of the projection (default: each model's first setting)")
     parser.add_argument("--from-json", type=Path, metavar="PATH",
                         help="no training: report again from the file a finished run wrote with --json")
     args = parser.parse_args(argv)
@@ -396,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         report(series, {"trainings": data.get("trainings_made", 0), "seconds": data.get("training_seconds", 0.0)},
                data.get("wall_seconds", 0.0), args.grading_seconds)
         if counts:
-            projection(series, counts)
+            projection(series, counts, args.project_within)
         return 0
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     kinds = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -428,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     series, made = run(parts, kinds, salt_list, sha256, settings_of, args.data_dir, checkpoint)
     result = report(series, made, time.monotonic() - started, args.grading_seconds)
     if counts:
-        result["projection"] = projection(series, counts)
+        result["projection"] = projection(series, counts, args.project_within)
     if args.json:
         args.json.write_text(json.dumps({**header, "complete": True, **result, "decisions": decisions_json(series)},
                                         indent=1), encoding="utf-8")
