@@ -515,11 +515,11 @@ def test_escape_sequences_of_a_submission_reach_no_report_raw(corpus_run, tmp_pa
     result = _result(corpus_run, "tamper_terminal_escapes.py")
     assert result.worker_output_tail and any(e.error_type == "RuntimeError" for e in result.cell_errors)
     screen = io.StringIO()
-    render_terminal(result, "en", Console(file=screen, force_terminal=True, color_system=None, width=120))
+    render_terminal(result, "en", Console(file=screen, width=120))
     write_gradescope_results(result, tmp_path / "results.json")
     outputs = {"terminal": screen.getvalue(), "html": render_feedback_html(result), "json": render_json(result),
                "gradescope": (tmp_path / "results.json").read_text(encoding="utf-8"),
-               "grades.csv": repr(corpus_run.grades)}
+               "grades.csv": "\n".join(str(value) for row in corpus_run.grades for value in row.values())}
     for writer, text in outputs.items():
         assert not [c for c in DANGEROUS if c in text], writer
     assert "Score: 100/100" not in outputs["terminal"].split("\n")[0]
