@@ -171,6 +171,7 @@ class Series:
     setting: Setting
     threshold: float
     decisions: list[Decision] = field(default_factory=list)
+    position: int = 0                  # the setting's place in its part's list (0: the rubric's)
 
     def summary(self) -> dict:
         n = len(self.decisions)
@@ -180,7 +181,7 @@ class Series:
         trainings = [len(d.accuracies) for d in self.decisions]
         return {"part": self.part, "model": self.model, "setting": self.setting.name,
                 "seeds": self.setting.seeds, "recheck_within": self.setting.recheck_within,
-                "threshold": self.threshold, "salts": n, "pass_rate": passed / n,
+                "position": self.position, "threshold": self.threshold, "salts": n, "pass_rate": passed / n,
                 "stability": max(passed, n - passed) / n, "majority": "pass" if passed * 2 >= n else "fail",
                 "first_pass_rate": first_passed / n,
                 "first_stability": max(first_passed, n - first_passed) / n,
@@ -211,8 +212,8 @@ def run(parts: list[str], kinds: list[str], salt_list: list[str], sha256: str, s
         for kind, model in exported.items():
             print(f"{part:5s} {kind:11s} {model.parameters:,} parameters, {model.settings.optimizer['class_name']} "
                   f"{model.settings.optimizer['config'].get('learning_rate')}, {model.settings.loss}", flush=True)
-        part_series = {(kind, s.name): Series(part, kind, s, rubric.budget[part]["min_accuracy"])
-                       for kind in exported for s in settings_of[part]}
+        part_series = {(kind, s.name): Series(part, kind, s, rubric.budget[part]["min_accuracy"], position=k)
+                       for kind in exported for k, s in enumerate(settings_of[part])}
         series += part_series.values()
         for index, salt in enumerate(salt_list):
             plan = build_plan(sha256, salt, rubric, data_dir, [], {})
@@ -269,35 +270,35 @@ def report(series: list[Series], made: dict, wall: float, grading_seconds: float
               f"{goal}: {'holds' if held else 'FAILS'}")
         s["target"], s["target_holds"] = goal, held
     print()
-    print("Cost of re-measuring for the reference, per grading (all parts run):")
-    by_setting: dict[str, list[dict]] = {}
-    for s in summaries:
-        if s["model"] == "reference":
-            by_setting.setdefault(s["setting"], []).append(s)
+    print("Cost of re-measuring for the reference, per grading (the parts run; the k-th setting of every part):")
     cost = {}
-    for name, items in by_setting.items():
-        extra_mean = sum(s["extra_trainings_mean"] for s in items)
-        reference_series = [x for x in series if x.model == "reference" and x.setting.name == name]
-        per_salt_extra = [sum(len(x.decisions[i].accuracies) - 1 for x in reference_series)
-                          for i in range(len(reference_series[0].decisions))]
-        extra_seconds = [sum(sum(x.decisions[i].seconds[1:]) for x in reference_series)
-                         for i in range(len(reference_series[0].decisions))]
-        first_seconds = statistics.fmean(d.seconds[0] for x in reference_series for d in x.decisions)
-        cost[name] = {"parts": [s["part"] for s in items], "extra_trainings_mean": extra_mean,
+    for position in sorted({x.position for x in series if x.model == "reference"}):
+        group = [x for x in series if x.model == "reference" and x.position == position]
+        name = "; ".join(f"{x.part} {x.setting.seeds}:{x.setting.recheck_within:g}" for x in group)
+        salts_run = range(len(group[0].decisions))
+        per_salt_extra = [sum(len(x.decisions[i].accuracies) - 1 for x in group) for i in salts_run]
+        extra_seconds = [sum(sum(x.decisions[i].seconds[1:]) for x in group) for i in salts_run]
+        cost[name] = {"parts": [x.part for x in group],
+                      "settings": {x.part: x.setting.name for x in group},
+                      "gradings_rechecked": sum(e > 0 for e in per_salt_extra),
+                      "extra_trainings_mean": statistics.fmean(per_salt_extra),
                       "extra_trainings_median": statistics.median(per_salt_extra),
                       "extra_trainings_max": max(per_salt_extra),
                       "extra_seconds_mean": statistics.fmean(extra_seconds),
                       "extra_seconds_median": statistics.median(extra_seconds),
                       "extra_seconds_max": max(extra_seconds),
-                      "one_training_seconds": first_seconds,
+                      "one_training_seconds": {x.part: statistics.fmean(d.seconds[0] for d in x.decisions)
+                                               for x in group},
                       "median_grading_growth": statistics.median(extra_seconds) / grading_seconds,
                       "mean_grading_growth": statistics.fmean(extra_seconds) / grading_seconds}
         c = cost[name]
-        print(f"  {name:30s} extra trainings mean {c['extra_trainings_mean']:.2f}, median "
-              f"{c['extra_trainings_median']:g}, max {c['extra_trainings_max']}; extra seconds mean "
-              f"{c['extra_seconds_mean']:.1f}, median {c['extra_seconds_median']:.1f}, max {c['extra_seconds_max']:.1f} "
-              f"(one training {c['one_training_seconds']:.2f} s); median grading time +{c['median_grading_growth']:.0%}, "
-              f"mean +{c['mean_grading_growth']:.0%} of {grading_seconds:g} s")
+        print(f"  {name}: {c['gradings_rechecked']}/{len(salts_run)} gradings re-measure; extra trainings mean "
+              f"{c['extra_trainings_mean']:.2f}, median {c['extra_trainings_median']:g}, max "
+              f"{c['extra_trainings_max']}; extra seconds mean {c['extra_seconds_mean']:.1f}, median "
+              f"{c['extra_seconds_median']:.1f}, max {c['extra_seconds_max']:.1f} (one training: "
+              + ", ".join(f"{p} {v:.2f} s" for p, v in c["one_training_seconds"].items())
+              + f"); median grading time +{c['median_grading_growth']:.0%}, mean "
+              f"+{c['mean_grading_growth']:.0%} of {grading_seconds:g} s")
     print()
     print(f"Timing: {made['trainings']} trainings made ({made['seconds']:.0f} s of training, "
           f"{made['seconds'] / max(made['trainings'], 1):.2f} s each), wall {wall:.0f} s")
@@ -346,6 +347,7 @@ def series_from_json(data: dict) -> list[Series]:
     """The series of a saved run (--json), to report again without training."""
     rubric = load_rubric()
     series = []
+    positions: dict[tuple[str, str], int] = {}
     for item in data["decisions"]:
         if "seeds" in item:
             setting = Setting(int(item["seeds"]), float(item["recheck_within"]))
@@ -353,9 +355,10 @@ def series_from_json(data: dict) -> list[Series]:
             fields = dict(part.split("=") for part in item["setting"].split())
             setting = Setting(int(fields["seeds"]), float(fields["recheck_within"]))
         threshold = item.get("threshold", rubric.budget[item["part"]]["min_accuracy"])
+        position = positions[(item["part"], item["model"])] = positions.get((item["part"], item["model"]), -1) + 1
         series.append(Series(item["part"], item["model"], setting, threshold,
                              [Decision(d["salt"], d["accuracies"][0], d["accuracies"], d["seconds"])
-                              for d in item["decisions"]]))
+                              for d in item["decisions"]], position))
     return series
 
 
