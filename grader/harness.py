@@ -228,7 +228,6 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder):
         recorder.invocations += 1  # only fits that returned are recorded (a time-out raises through)
         final = weights_of(self)
         call["weights_after"] = P.weights_digest(final)
-        call["epochs_run"] = len((getattr(history, "history", {}) or {}).get("loss", []))
         recorder.final_weights[call["model"]] = final
         recorder.calls.append(call)
         return history
@@ -268,7 +267,6 @@ def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
         "epochs": arguments.get("epochs", 1),
         "batch_size": arguments.get("batch_size"),
         "validation_split": split,
-        "has_validation_data": validation is not None,
         "train_rows": train_rows,
         "val_rows": val_rows,
         "scale": recorder.scale_of(x, rows),

@@ -34,7 +34,7 @@ class CheckedFit:
 
 @dataclass
 class _ModelState:
-    replay: Replay               # the grader's copy of the model after its latest fit
+    replay: Replay | None        # the grader's copy of the model after its latest fit
     reported_digest: str         # the worker's digest of the model's weights after that fit
     fits: list[CheckedFit] = field(default_factory=list)
 
@@ -68,11 +68,11 @@ def check_fits(model_spec: dict, initial: list[np.ndarray], x: np.ndarray, y: np
         else:
             start, model = _start_weights(record, initial, initial_digest, states), None
             fit.fresh = record["weights_before"] == initial_digest and same_model is None
-        fit.problem = "" if model is not None else _replay_problem(record, len(x), start)
-        if not fit.problem:
-            fit.problem = _argument_problem(record, len(x))
+        fit.problem = _problem(record, len(x), model is not None or start is not None)
         if fit.problem:
-            states.pop(record["model"], None)
+            # The model's earlier fits can no longer be confirmed by its final weights either.
+            for earlier in states.pop(record["model"], _ModelState(None, "")).fits:
+                earlier.problem = "a later fit of the same model could not be replayed"
             continue
         fit.replay = replay_fit(model_spec, start, x, y, record, model)
         state = states.setdefault(record["model"], _ModelState(fit.replay, record["weights_after"]))
@@ -97,13 +97,10 @@ def _start_weights(record: dict, initial: list[np.ndarray], initial_digest: str,
     return None
 
 
-def _replay_problem(record: dict, samples: int, start) -> str:
-    if start is None:
+def _problem(record: dict, samples: int, start_known: bool) -> str:
+    """Why the grader cannot replay a recorded fit (an honest mistake, explained), or ""."""
+    if not start_known:
         return "it trained a model that did not come from the model it was given (or from build_fn)"
-    return ""
-
-
-def _argument_problem(record: dict, samples: int) -> str:
     if record["other_arguments"]:
         return "fit was called with arguments the grader does not replay: " + ", ".join(map(str, record["other_arguments"][:5]))
     rows = record["train_rows"] + record["val_rows"]

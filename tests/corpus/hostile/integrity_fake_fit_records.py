@@ -56,10 +56,9 @@ def fake_fit(model, train_rows, val_rows, epochs, batch_size):
     rec.invocations += 1  # as the wrapper would count it
     before = digest(model)
     rec.calls.append({"model": rec.serial_of(model), "epochs": epochs, "batch_size": batch_size,
-                      "validation_split": 0.0, "has_validation_data": True, "train_rows": train_rows,
+                      "validation_split": 0.0, "train_rows": train_rows,
                       "val_rows": val_rows, "scale": [1.0, 0.0], "other_arguments": [],
-                      "weights_before": before, "weights_after": hashlib.sha256(before.encode()).hexdigest()[:24],
-                      "epochs_run": epochs})
+                      "weights_before": before, "weights_after": hashlib.sha256(before.encode()).hexdigest()[:24]})
     history = keras.callbacks.History()
     history.history = {"loss": [1.0 - 0.1 * e for e in range(epochs)], "accuracy": [0.5] * epochs,
                        "val_loss": [1.1 - 0.1 * e for e in range(epochs)], "val_accuracy": [0.4] * epochs}
