@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from grader import protocol
-from grader.training import (TrainingRefused, check_cost, compile_settings, decided_accuracy,
-                             replay_fit, same_history, same_weights)
+from grader.training import (MAX_MULTIPLY_ADDS, TrainingRefused, check_cost, compile_settings, decided_accuracy,
+                             multiply_adds, replay_fit, same_history, same_weights)
 
 
 def keras_compile_config(**compile_arguments) -> dict:
@@ -135,4 +135,6 @@ def test_the_reference_cifar_model_is_well_within_the_cost_limits():
                               keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(64),
                               keras.layers.Dense(10)])
     check_cost(model)  # raises when refused
+    assert model.count_params() == 282_250  # 896 + 18,496 + 262,208 + 650
+    assert 5_000_000 < multiply_adds(model) < MAX_MULTIPLY_ADDS / 40
 
