@@ -12,7 +12,7 @@ from grader.artifacts import ArtifactError, ModelArtifact, ProbeResult, WorkerAr
 from grader.probes import ProbePlan
 from grader.results import TAMPERING, Feedback, IntegrityFlag, Text
 from grader.rubric import Rubric
-from grader.training import CompileSettings, TrainingRefused, compile_settings
+from grader.compile_config import CompileSettings, TrainingRefused, compile_settings
 
 
 @dataclass

@@ -5,7 +5,8 @@ import numpy as np
 from grader.checks.support import (as_array, built_model, call_outcomes, calls_with_outcomes, check,
                                    compile_settings_of, fail, returned, shape_text)
 from grader.results import Text
-from grader.training import ACCURACY_PARTS, TrainingRefused, decided_accuracy, measured_accuracy
+from grader.compile_config import TrainingRefused
+from grader.training import ACCURACY_PARTS, decided_accuracy, measured_accuracy
 
 SCALE_HINT = Text("画素値を 255 で割って [0,1] に正規化します（例: x / 255.0）。",
                   "Divide the pixel values by 255 to scale them to [0,1] (e.g. x / 255.0).")
