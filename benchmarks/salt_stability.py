@@ -7,7 +7,7 @@
 
 The grader trains a submission's accuracy model itself, with seeds from the installation's secret
 salt, and measures it again with further seeds when the first accuracy lies near the threshold
-(grader.checks.test_part_a.check_accuracy). A verdict must not depend on the salt an installation
+(grader.checks.hidden.test_part_a.check_accuracy). A verdict must not depend on the salt an installation
 happened to draw. For N salts this script builds the probe plan of one fixed submission hash with
 grader.probes.build_plan, and decides each accuracy check exactly as the check does
 (grader.training.decided_accuracy over grader.training.measured_accuracy with

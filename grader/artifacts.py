@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from grader import protocol
-from grader.protocol import MAX_ARRAY_BYTES, MAX_JSON_BYTES, MAX_PNG_BYTES
+from . import protocol
+from .protocol import MAX_ARRAY_BYTES, MAX_JSON_BYTES, MAX_PNG_BYTES
 
 SAFE_NAME = protocol.VALUE_FILE
 ALLOWED_LAYERS = {

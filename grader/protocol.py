@@ -7,7 +7,8 @@ probe model both sides build, so that a change here changes both.
 
 Layout of a job folder (paths relative to it):
 
-    harness/harness.py, harness/protocol.py   the worker's code (read-only)
+    harness/harness.py, harness/export.py,
+    harness/protocol.py                        the worker's code (read-only)
     in/spec.json                               the plan: cells, probes, budget, seed, limits, skip
     in/<name>.npy, in/data/<dataset>.npz       probe inputs, the notebook's data subsets
     out/progress.jsonl                         journal: one event per line (see EVENT_*)

@@ -95,17 +95,25 @@ class ValidationReport:
 def check_test_functions(checks_dir: Path = CHECKS_DIR) -> dict[str, list[str]]:
     """The test functions pytest would collect in `checks_dir`: name -> the files defining it.
 
-    Read with `ast` (module-level `def test_*` in `test_*.py`), so nothing is imported or run.
+    Read with `ast` (module-level `def test_*` in `test_*.py`, in any subfolder), so nothing is
+    imported or run. Files are named by their path inside `checks_dir`, e.g. visible/test_part_a.py.
     """
     found: dict[str, list[str]] = {}
-    for path in sorted(Path(checks_dir).glob("test_*.py")):
+    for path in sorted(Path(checks_dir).rglob("test_*.py")):
+        name = path.relative_to(checks_dir).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
-                found.setdefault(node.name, []).append(path.name)
+                found.setdefault(node.name, []).append(name)
             elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-                found.setdefault(f"{node.name} (a test class)", []).append(path.name)
+                found.setdefault(f"{node.name} (a test class)", []).append(name)
     return found
+
+
+def visibility_folder(visibility: str) -> str:
+    """The subfolder of grader/checks/ a check of this visibility lives in: the student kit ships
+    visible/ and nothing else."""
+    return "visible" if visibility == "visible" else "hidden"
 
 
 def rubric_consistency(checks_dir: Path = CHECKS_DIR, rubric_path: Path = RUBRIC_PATH) -> list[ValidationItem]:
@@ -148,6 +156,13 @@ def rubric_consistency(checks_dir: Path = CHECKS_DIR, rubric_path: Path = RUBRIC
     items.append(ValidationItem(
         "checks -> rubric", not strays,
         "; ".join(strays) if strays else f"all {len(tests)} test functions map to a rubric entry"))
+    misplaced = [f"test_{check.id} is {check.visibility} but defined in {files[0]}, not in "
+                 f"{visibility_folder(check.visibility)}/"
+                 for check in rubric.checks for files in [tests.get(f"test_{check.id}", [])]
+                 if len(files) == 1 and not files[0].startswith(visibility_folder(check.visibility) + "/")]
+    items.append(ValidationItem(
+        "visibility -> folder", not misplaced,
+        "; ".join(misplaced) if misplaced else "visible checks in visible/, the others in hidden/"))
     return items
 
 

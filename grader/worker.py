@@ -41,6 +41,7 @@ import psutil
 from grader import protocol
 
 HARNESS = Path(__file__).with_name("harness.py")
+EXPORT = Path(__file__).with_name("export.py")
 PROTOCOL = Path(protocol.__file__)
 WORKER_UID = 65534          # "nobody": owns nothing of the grader's
 OUTPUT_TAIL_BYTES = 64 * 1024
@@ -490,6 +491,7 @@ class JobFolder:
             folder.mkdir()
         shutil.copy2(HARNESS, self.harness / "harness.py")
         shutil.copy2(PROTOCOL, self.harness / "protocol.py")
+        shutil.copy2(EXPORT, self.harness / "export.py")
         shutil.copyfile(submission, self.work / _safe_name(submission.name))
 
     def hand_over(self) -> None:

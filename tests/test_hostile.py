@@ -29,7 +29,6 @@ import re
 import shutil
 import socket
 import stat
-import sys
 import tempfile
 import threading
 import time

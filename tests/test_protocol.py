@@ -116,13 +116,20 @@ def test_every_value_kind_has_a_round_trip_test():
     assert tested == set(protocol.VALUE_KINDS)
 
 
-def test_the_harness_imports_only_the_protocol_of_the_grader():
-    tree = ast.parse(HARNESS.read_text(encoding="utf-8"))
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
-    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    return imported | {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                       if isinstance(node, ast.ImportFrom) and not node.level}
+
+
+def test_the_harness_imports_only_the_protocol_and_the_exporter_of_the_grader():
+    imported = imported_modules(HARNESS)
     assert "grader" not in imported
-    assert "protocol" in imported
+    assert {"protocol", "export"} <= imported
+    exporter = imported_modules(HARNESS.with_name("export.py"))
+    assert "grader" not in exporter and "protocol" in exporter
 
 
 def test_the_protocol_needs_nothing_outside_the_standard_library():

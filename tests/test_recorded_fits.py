@@ -1,4 +1,4 @@
-"""grader/checks/recorded_fits.py: a fit record is evidence only when the grader's replay reproduces
+"""grader/checks/hidden/recorded_fits.py: a fit record is evidence only when the grader's replay reproduces
 the weights the worker reported; made-up records are contradicted, unreplayable ones explained."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader import protocol
-from grader.checks.recorded_fits import check_fits
+from grader.checks.hidden.recorded_fits import check_fits
 
 
 @pytest.fixture(scope="module")

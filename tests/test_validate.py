@@ -51,7 +51,8 @@ def test_the_rubric_has_24_checks_worth_100_points():
 
 def test_rubric_consistency_holds_on_the_repository():
     items = rubric_consistency()
-    assert [item.name for item in items] == ["rubric points", "rubric -> checks", "checks -> rubric"]
+    assert [item.name for item in items] == ["rubric points", "rubric -> checks", "checks -> rubric",
+                                            "visibility -> folder"]
     assert all(item.ok for item in items), [(i.name, i.reason) for i in items if not i.ok]
 
 
@@ -63,7 +64,7 @@ def test_check_functions_found_by_ast_are_exactly_the_rubric_ids():
 
 def test_a_renamed_check_is_reported_both_ways(tmp_path):
     checks = copy_checks(tmp_path)
-    part_a = checks / "test_part_a.py"
+    part_a = checks / "visible" / "test_part_a.py"
     source = part_a.read_text(encoding="utf-8")
     assert source.count("def test_to_one_hot(") == 1
     part_a.write_text(source.replace("def test_to_one_hot(", "def test_one_hot_matrix("), encoding="utf-8")
@@ -72,26 +73,40 @@ def test_a_renamed_check_is_reported_both_ways(tmp_path):
     assert not items["rubric -> checks"].ok
     assert "'to_one_hot' has no test function test_to_one_hot" in items["rubric -> checks"].reason
     assert not items["checks -> rubric"].ok
-    assert "test_one_hot_matrix (in test_part_a.py) has no rubric entry" in items["checks -> rubric"].reason
+    assert "test_one_hot_matrix (in visible/test_part_a.py) has no rubric entry" in items["checks -> rubric"].reason
     assert items["rubric points"].ok  # the rubric itself did not change
 
 
 def test_a_check_defined_twice_is_reported(tmp_path):
     checks = copy_checks(tmp_path)
-    extra = checks / "test_part_d.py"
+    extra = checks / "visible" / "test_part_d.py"
     extra.write_text("def test_choose_loss(ctx):\n    pass\n", encoding="utf-8")
     items = items_by_name(rubric_consistency(checks))
     assert not items["rubric -> checks"].ok
-    assert "test_choose_loss is defined 2 times (in test_part_b.py, test_part_d.py)" in items["rubric -> checks"].reason
+    assert "test_choose_loss is defined 2 times (in visible/test_part_b.py, visible/test_part_d.py)" in items["rubric -> checks"].reason
     assert items["checks -> rubric"].ok
 
 
 def test_a_test_without_rubric_entry_is_reported(tmp_path):
     checks = copy_checks(tmp_path)
-    (checks / "test_part_c.py").open("a", encoding="utf-8").write("\n\ndef test_bonus_points(ctx):\n    pass\n")
+    (checks / "hidden" / "test_part_c.py").open("a", encoding="utf-8").write("\n\ndef test_bonus_points(ctx):\n    pass\n")
     items = items_by_name(rubric_consistency(checks))
     assert items["rubric -> checks"].ok
     assert not items["checks -> rubric"].ok and "test_bonus_points" in items["checks -> rubric"].reason
+
+
+def test_a_hidden_check_among_the_visible_ones_is_reported(tmp_path):
+    # the student kit ships visible/: a hidden check there would be handed out
+    checks = copy_checks(tmp_path)
+    hidden, visible = checks / "hidden" / "test_part_a.py", checks / "visible" / "test_part_a.py"
+    source = hidden.read_text(encoding="utf-8")
+    start = source.index("def test_dense_accuracy(")
+    hidden.write_text(source[:start], encoding="utf-8")
+    visible.open("a", encoding="utf-8").write("\n\n" + source[start:])
+    items = items_by_name(rubric_consistency(checks))
+    assert items["rubric -> checks"].ok and items["checks -> rubric"].ok
+    assert not items["visibility -> folder"].ok
+    assert "test_dense_accuracy is hidden but defined in visible/test_part_a.py" in items["visibility -> folder"].reason
 
 
 def test_points_that_do_not_add_up_are_reported(tmp_path):

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader import protocol
-from grader.artifacts import ArtifactError, ModelArtifact, ProbeResult, WorkerArtifacts
-from grader.probes import ProbePlan
-from grader.results import TAMPERING, Feedback, IntegrityFlag, Text
-from grader.rubric import Rubric
-from grader.compile_config import CompileSettings, TrainingRefused, compile_settings
+# Relative imports: the student kit ships this module with the visible checks (grader/student_kit.py).
+from .. import protocol
+from ..artifacts import ArtifactError, ModelArtifact, ProbeResult, WorkerArtifacts
+from ..compile_config import CompileSettings, TrainingRefused, compile_settings
+from ..probe_inputs import ProbePlan
+from ..results import TAMPERING, Feedback, IntegrityFlag, Text
+
+if TYPE_CHECKING:
+    from ..rubric import Rubric
 
 
 @dataclass

@@ -1,16 +1,12 @@
-"""Part A, MNIST with Dense layers (実習①)."""
+"""Part A, MNIST with Dense layers (実習①): the visible checks."""
 
 import numpy as np
 
-from grader.checks.support import (as_array, built_model, call_outcomes, calls_with_outcomes, check,
-                                   compile_settings_of, fail, returned, shape_text)
-from grader.results import Text
-from grader.compile_config import TrainingRefused
-from grader.training import ACCURACY_PARTS, decided_accuracy, measured_accuracy
+from ..support import as_array, built_model, call_outcomes, calls_with_outcomes, check, compile_settings_of, returned, shape_text
+from ...results import Text
 
 SCALE_HINT = Text("画素値を 255 で割って [0,1] に正規化します（例: x / 255.0）。",
                   "Divide the pixel values by 255 to scale them to [0,1] (e.g. x / 255.0).")
-
 
 def check_scaled_images(x: np.ndarray, images: np.ndarray, shape: tuple) -> None:
     """Shape, floating dtype and values pixels/255: shared by the three preprocess checks."""
@@ -26,12 +22,10 @@ def check_scaled_images(x: np.ndarray, images: np.ndarray, shape: tuple) -> None
           Text("値 = 画素値 / 255（範囲 [0,1]）", "values = pixels / 255 (range [0,1])"),
           f"values in [{float(np.min(x)):.4g}, {float(np.max(x)):.4g}]", SCALE_HINT)
 
-
 def test_preprocess_dense(ctx):
     for outcome, (images,), _ in calls_with_outcomes(ctx, "preprocess_dense", "preprocess_dense"):
         x = as_array(returned(outcome, "preprocess_dense", f"images of shape {images.shape}"), "preprocess_dense")
         check_scaled_images(x, images, (len(images), 784))
-
 
 def test_to_one_hot(ctx):
     for outcome, (labels,), kwargs in calls_with_outcomes(ctx, "to_one_hot", "to_one_hot"):
@@ -47,7 +41,6 @@ def test_to_one_hot(ctx):
               Text("ラベル 3 → [0,0,0,1,0,0,0,0,0,0] のような One-hot 行列", "a one-hot matrix: label 3 -> [0,0,0,1,0,...]"),
               f"first row {np.asarray(y[0]).tolist()} for label {labels[0]}",
               Text("そのクラスの位置だけ 1、その他は 0 にします。", "Put 1 at the class position and 0 elsewhere."))
-
 
 def test_dense_architecture(ctx):
     outcome = call_outcomes(ctx, "build_dense_model", "build_dense_model")[0]
@@ -66,13 +59,11 @@ def test_dense_architecture(ctx):
           Text("784×128+128、128×64+64、64×10+10 を足すと 109,386 です。",
                "784*128+128 + 128*64+64 + 64*10+10 = 109,386."))
 
-
 def loss_hint(label_format: str) -> Text:
     return Text(f"章の表: {label_format} ラベルには "
                 + ("categorical_crossentropy" if label_format == "One-hot" else "sparse_categorical_crossentropy"),
                 f"The chapter's table: {label_format} labels go with "
                 + ("categorical_crossentropy" if label_format == "One-hot" else "sparse_categorical_crossentropy"))
-
 
 def check_compile(ctx, probe_id: str, function: str, loss: str, label_format: str) -> None:
     """adam, the loss that fits the label format the model is trained with, and accuracy: read from
@@ -92,47 +83,5 @@ def check_compile(ctx, probe_id: str, function: str, loss: str, label_format: st
           Text("metrics=['accuracy']", "metrics=['accuracy']"), f"metrics={metrics}",
           Text("compile(..., metrics=['accuracy'])", "compile(..., metrics=['accuracy'])"))
 
-
 def test_dense_compile(ctx):
     check_compile(ctx, "build_dense_model", "build_dense_model", "categorical_crossentropy", "One-hot")
-
-
-def check_accuracy(ctx, part: str) -> None:
-    """The grader trains a fresh copy of the submission's model (its architecture and compile
-    settings, the grader's seed and budget) and measures it on held-out images the worker never saw."""
-    budget = ctx.rubric.budget[part]
-    function, _, shape = ACCURACY_PARTS[part]
-    outcome = call_outcomes(ctx, function, function)[0]
-    artifact = returned(outcome, function, "")
-    built_model(artifact, function)
-    settings = compile_settings_of(ctx, artifact, function)
-
-    def measure(seed: int) -> float:
-        return measured_accuracy(ctx.memo, ctx.plan, budget, part, artifact.architecture, settings, seed)
-
-    try:
-        accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],
-                                      budget["recheck_within"])
-    except TrainingRefused as exc:
-        fail(Text("採点システムが学習できるモデル", "a model the grader can train"), str(exc),
-             Text("章の規模のモデルにしてください。", "Keep the model at the chapter's scale."))
-    except Exception as exc:  # Keras refuses to train it (e.g. an input shape that does not fit the data)
-        fail(Text(f"入力 {shape_text((None, *shape))} のデータで学習できるモデル",
-                  f"a model that trains on inputs of shape {shape_text((None, *shape))}"),
-             f"training failed: {type(exc).__name__}: {str(exc)[:200]}",
-             Text("入力形状と出力層（クラス数 10、softmax）を確認してください。",
-                  "Check the input shape and the output layer (10 classes, softmax)."))
-    accuracy = float(np.mean(accuracies))
-    seeds = "" if len(accuracies) == 1 else f" (mean of {len(accuracies)} trainings: " \
-        + ", ".join(f"{a:.3f}" for a in accuracies) + ")"
-    ctx.measured[ctx.current_check] = f"test accuracy {accuracy:.3f}{seeds}, minimum {budget['min_accuracy']:.2f}"
-    check(accuracy >= budget["min_accuracy"],
-          Text(f"テスト精度 {budget['min_accuracy']:.2f} 以上（{budget['train_samples']} 枚・{budget['epochs']} エポックで学習）",
-               f"test accuracy >= {budget['min_accuracy']:.2f} (trained on {budget['train_samples']} images for {budget['epochs']} epochs)"),
-          f"test accuracy {accuracy:.3f}{seeds}",
-          Text("出力層の活性化関数（softmax）、損失関数、正規化（/255）を確認してください。",
-               "Check the output activation (softmax), the loss, and the scaling (/255)."))
-
-
-def test_dense_accuracy(ctx):
-    check_accuracy(ctx, "dense")

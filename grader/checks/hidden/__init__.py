@@ -1,0 +1,1 @@
+"""The hidden checks: never shown to students and never shipped in the student kit."""
