@@ -152,7 +152,7 @@ def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str])
         if probe_id in crashed:
             artifacts.probes[probe_id] = ProbeResult(protocol.STATUS_CRASHED, error_type=crashed[probe_id])
             continue
-        artifacts.probes[probe_id] = _read_probe(out_dir / protocol.PROBES_DIR / probe_id, budget)
+        artifacts.probes[probe_id] = read_probe(out_dir / protocol.PROBES_DIR / probe_id, budget)
     artifacts.cell_errors = _read_cell_errors(out_dir / protocol.CELLS_FILE)
     for index in range(protocol.MAX_NOTEBOOK_FIGURES):
         try:
@@ -164,7 +164,8 @@ def read_artifacts(out_dir: Path, probe_ids: list[str], crashed: dict[str, str])
     return artifacts
 
 
-def _read_probe(folder: Path, budget: ReadBudget) -> ProbeResult:
+def read_probe(folder: Path, budget: ReadBudget) -> ProbeResult:
+    """One probe's result.json and the files it refers to, validated."""
     try:
         result = _read_json(folder / protocol.RESULT_FILE, budget)
         if not isinstance(result, dict) or result.get("status") not in protocol.WORKER_STATUSES:
@@ -186,7 +187,7 @@ def read_answered_probe(folder: Path, budget: ReadBudget) -> ProbeResult | None:
     path = folder / protocol.RESULT_FILE
     if path.is_symlink() or not path.is_file():
         return None
-    result = _read_probe(folder, budget)
+    result = read_probe(folder, budget)
     return None if result.status == protocol.STATUS_INVALID else result
 
 

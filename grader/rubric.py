@@ -25,6 +25,7 @@ class RubricCheck:
     points: float
     visibility: str
     title: Text
+    function: str  # the contract function the check judges
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RubricError(f"{path}: {exc}") from None
     checks = tuple(RubricCheck(c["id"], c["part"], float(c["points"]), c["visibility"],
-                               Text(c["title_ja"], c["title_en"])) for c in data["check"])
+                               Text(c["title_ja"], c["title_en"]), c["function"]) for c in data["check"])
     deliverables = tuple(RubricDeliverable(d["id"], Text(d["title_ja"], d["title_en"]))
                          for d in data.get("deliverable", []))
     rubric = Rubric(checks, deliverables, data["budget"], float(data["total_points"]))

@@ -43,7 +43,39 @@
 #
 # - 自動採点は、このノートブックの関数を **小さなデータと短い学習（固定の予算）** で呼び出してチェックします。
 #   ノートブックに残っている学習結果（精度など）そのものは採点されません。
-# - 提出前に `grade --student cnn_assignment.ipynb` を実行すると、公開されているチェック項目の結果を確認できます。
+# - 各関数のセルの後の `check("関数名")` で、その関数の公開チェックの結果をすぐに確認できます（下の「自動チェッカー」）。
+
+# %% [markdown]
+# ## 🔍 自動チェッカー（公開チェック）
+#
+# 講師から配布された `cnn1_check-*.whl` を、このノートブックと同じフォルダに置いてから（Google Colab では左の
+# 「ファイル」にアップロードしてから）次のセルを実行してください。各関数のセルの後にある `check("関数名")` で、
+# その関数の公開チェックを実行できます（`check()` ですべて、`check(lang="en")` で英語）。
+# 結果は提出前の確認用で、成績ではありません。提出後の採点には非公開のチェックもあります。
+#
+# The checker: put the `cnn1_check-*.whl` file from your instructor next to this notebook (on Colab, upload it in
+# the Files pane) and run the next cell. `check("function")` after a function's cell runs its visible checks;
+# `check()` runs all of them. The result is advice, not your grade: grading also has hidden checks.
+
+# %%
+# 自動チェッカーを読み込む（なければ同じフォルダの cnn1_check-*.whl をインストール）
+import glob
+import importlib
+import subprocess
+import sys
+
+try:
+    from cnn1_check import check
+except ImportError:
+    wheels = sorted(glob.glob("cnn1_check-*.whl") + glob.glob("/content/cnn1_check-*.whl"))
+    if wheels:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", wheels[-1]], check=True)
+        importlib.invalidate_caches()
+        from cnn1_check import check
+    else:
+        def check(*args, **kwargs):
+            print("チェッカーが見つかりません。cnn1_check-*.whl をこのノートブックと同じフォルダに置き、上のセルを実行し直してください。\n"
+                  "The checker is not installed: put cnn1_check-*.whl next to this notebook and run the cell above again.")
 
 # %%
 import numpy as np
@@ -113,6 +145,10 @@ def preprocess_dense(images):
     return images.reshape((len(images), 784)).astype('float32') / 255
 
 
+# %%
+check("preprocess_dense")
+
+
 # %% [markdown]
 # ## A-2 One-hot encoding `to_one_hot`
 #
@@ -142,6 +178,9 @@ def to_one_hot(labels, num_classes=10):
     # 章と同じく to_categorical を使う
     return keras.utils.to_categorical(labels, num_classes=num_classes)
 
+
+# %%
+check("to_one_hot")
 
 # %%
 # 正規化と One-hot encoding
@@ -200,6 +239,10 @@ def build_dense_model():
         metrics=['accuracy']
     )
     return model
+
+
+# %%
+check("build_dense_model")
 
 
 # %% [markdown]
@@ -315,6 +358,9 @@ def preprocess_cnn(images):
 
 
 # %%
+check("preprocess_cnn")
+
+# %%
 x_train_reshaped = preprocess_cnn(x_train)
 x_test_reshaped = preprocess_cnn(x_test)
 
@@ -389,6 +435,9 @@ def build_cnn_model():
     )
     return model
 
+
+# %%
+check("build_cnn_model")
 
 # %%
 cnn_model = build_cnn_model()
@@ -476,6 +525,9 @@ def choose_loss(labels, num_classes):
 
 
 # %%
+check("choose_loss")
+
+# %%
 print('整数ラベル      :', choose_loss(y_train, 10))
 print('One-hot ラベル  :', choose_loss(to_one_hot(y_train[:100]), 10))
 print('0/1 の二値ラベル:', choose_loss(np.array([0, 1, 1, 0]), 2))
@@ -522,6 +574,9 @@ def predict_labels(model, x):
 
 
 # %%
+check("predict_labels")
+
+# %%
 predicted_labels = predict_labels(cnn_model, x_test_reshaped)
 
 # 最初のテストデータを確認
@@ -565,6 +620,10 @@ def find_misclassified(predicted, actual):
             f'predicted と actual の長さが違います / lengths differ: {len(predicted)} != {len(actual)}')
     # 誤分類されたデータのインデックスを収集
     return np.flatnonzero(predicted != actual)
+
+
+# %%
+check("find_misclassified")
 
 
 # %%
@@ -675,6 +734,9 @@ def load_cifar10():
 
 
 # %%
+check("load_cifar10")
+
+# %%
 (x_train_c_raw, y_train_c_raw), (x_test_c_raw, y_test_c_raw) = load_cifar10()
 
 print('x_train:', x_train_c_raw.shape, x_train_c_raw.dtype)
@@ -719,6 +781,9 @@ def preprocess_cifar(images, labels):
     y = np.asarray(labels).reshape(-1).astype('int64')
     return x, y
 
+
+# %%
+check("preprocess_cifar")
 
 # %%
 x_train_c, y_train_c = preprocess_cifar(x_train_c_raw, y_train_c_raw)
@@ -773,6 +838,9 @@ def build_cifar_model(input_shape=(32, 32, 3), num_classes=10):
     )
     return model
 
+
+# %%
+check("build_cifar_model")
 
 # %%
 cifar_model = build_cifar_model()
@@ -979,6 +1047,9 @@ def plot_learning_curves(histories):
 
 
 # %%
+check("plot_learning_curves")
+
+# %%
 fig = plot_learning_curves(cv_result['histories'])
 plt.show()
 
@@ -1129,4 +1200,4 @@ plt.show()
 #
 # 1. すべての関数から `raise NotImplementedError(...)` を消したか
 # 2. 3 つの 📝 回答セルに回答を書いたか（見出しの行は消さない）
-# 3. `grade --student cnn_assignment.ipynb` で公開されているチェックが通るか
+# 3. `check()` で公開されているチェックがすべて通るか

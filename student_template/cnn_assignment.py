@@ -41,7 +41,39 @@
 #
 # - 自動採点は、このノートブックの関数を **小さなデータと短い学習（固定の予算）** で呼び出してチェックします。
 #   ノートブックに残っている学習結果（精度など）そのものは採点されません。
-# - 提出前に `grade --student cnn_assignment.ipynb` を実行すると、公開されているチェック項目の結果を確認できます。
+# - 各関数のセルの後の `check("関数名")` で、その関数の公開チェックの結果をすぐに確認できます（下の「自動チェッカー」）。
+
+# %% [markdown]
+# ## 🔍 自動チェッカー（公開チェック）
+#
+# 講師から配布された `cnn1_check-*.whl` を、このノートブックと同じフォルダに置いてから（Google Colab では左の
+# 「ファイル」にアップロードしてから）次のセルを実行してください。各関数のセルの後にある `check("関数名")` で、
+# その関数の公開チェックを実行できます（`check()` ですべて、`check(lang="en")` で英語）。
+# 結果は提出前の確認用で、成績ではありません。提出後の採点には非公開のチェックもあります。
+#
+# The checker: put the `cnn1_check-*.whl` file from your instructor next to this notebook (on Colab, upload it in
+# the Files pane) and run the next cell. `check("function")` after a function's cell runs its visible checks;
+# `check()` runs all of them. The result is advice, not your grade: grading also has hidden checks.
+
+# %%
+# 自動チェッカーを読み込む（なければ同じフォルダの cnn1_check-*.whl をインストール）
+import glob
+import importlib
+import subprocess
+import sys
+
+try:
+    from cnn1_check import check
+except ImportError:
+    wheels = sorted(glob.glob("cnn1_check-*.whl") + glob.glob("/content/cnn1_check-*.whl"))
+    if wheels:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", wheels[-1]], check=True)
+        importlib.invalidate_caches()
+        from cnn1_check import check
+    else:
+        def check(*args, **kwargs):
+            print("チェッカーが見つかりません。cnn1_check-*.whl をこのノートブックと同じフォルダに置き、上のセルを実行し直してください。\n"
+                  "The checker is not installed: put cnn1_check-*.whl next to this notebook and run the cell above again.")
 
 # %%
 import numpy as np
@@ -109,6 +141,10 @@ def preprocess_dense(images):
     raise NotImplementedError("images を (N, 784) に reshape し、astype('float32') / 255 で 0〜1 に正規化してください。")
 
 
+# %%
+check("preprocess_dense")
+
+
 # %% [markdown]
 # ## A-2 One-hot encoding `to_one_hot`
 #
@@ -137,6 +173,9 @@ def to_one_hot(labels, num_classes=10):
     """
     raise NotImplementedError("keras.utils.to_categorical(labels, num_classes=num_classes) などで One-hot 行列を返してください。")
 
+
+# %%
+check("to_one_hot")
 
 # %%
 # 正規化と One-hot encoding
@@ -181,6 +220,10 @@ def build_dense_model():
     Returns the compiled keras.Sequential model (109,386 parameters).
     """
     raise NotImplementedError("Sequential で Dense(128, relu)・Dense(64, relu)・Dense(10, softmax) を積み、adam・categorical_crossentropy・accuracy で compile してください（パラメータ数 109,386）。")
+
+
+# %%
+check("build_dense_model")
 
 
 # %% [markdown]
@@ -285,6 +328,9 @@ def preprocess_cnn(images):
 
 
 # %%
+check("preprocess_cnn")
+
+# %%
 x_train_reshaped = preprocess_cnn(x_train)
 x_test_reshaped = preprocess_cnn(x_test)
 
@@ -333,6 +379,9 @@ def build_cnn_model():
     """
     raise NotImplementedError("章のとおり Conv2D(16)→MaxPooling→Conv2D(32)→MaxPooling→Flatten→Dense(32)→Dense(10) を作り、adam・sparse_categorical_crossentropy・accuracy で compile してください（パラメータ数 30,762）。")
 
+
+# %%
+check("build_cnn_model")
 
 # %%
 cnn_model = build_cnn_model()
@@ -384,6 +433,9 @@ def choose_loss(labels, num_classes):
 
 
 # %%
+check("choose_loss")
+
+# %%
 print('整数ラベル      :', choose_loss(y_train, 10))
 print('One-hot ラベル  :', choose_loss(to_one_hot(y_train[:100]), 10))
 print('0/1 の二値ラベル:', choose_loss(np.array([0, 1, 1, 0]), 2))
@@ -428,6 +480,9 @@ def predict_labels(model, x):
 
 
 # %%
+check("predict_labels")
+
+# %%
 predicted_labels = predict_labels(cnn_model, x_test_reshaped)
 
 # 最初のテストデータを確認
@@ -465,6 +520,10 @@ def find_misclassified(predicted, actual):
     Returns a sorted integer array of the i with predicted[i] != actual[i].
     """
     raise NotImplementedError("predicted != actual となるインデックスを昇順の整数配列で返してください（np.flatnonzero が便利です）。")
+
+
+# %%
+check("find_misclassified")
 
 
 # %%
@@ -553,6 +612,9 @@ def load_cifar10():
 
 
 # %%
+check("load_cifar10")
+
+# %%
 (x_train_c_raw, y_train_c_raw), (x_test_c_raw, y_test_c_raw) = load_cifar10()
 
 print('x_train:', x_train_c_raw.shape, x_train_c_raw.dtype)
@@ -595,6 +657,9 @@ def preprocess_cifar(images, labels):
 
 
 # %%
+check("preprocess_cifar")
+
+# %%
 x_train_c, y_train_c = preprocess_cifar(x_train_c_raw, y_train_c_raw)
 x_test_c, y_test_c = preprocess_cifar(x_test_c_raw, y_test_c_raw)
 
@@ -630,6 +695,9 @@ def build_cifar_model(input_shape=(32, 32, 3), num_classes=10):
     """
     raise NotImplementedError("Conv2D・MaxPooling2D・Dense を使い、最後を Dense(num_classes, activation='softmax') にして、sparse_categorical_crossentropy で compile したモデルを返してください。")
 
+
+# %%
+check("build_cifar_model")
 
 # %%
 cifar_model = build_cifar_model()
@@ -739,6 +807,9 @@ def plot_learning_curves(histories):
     """
     raise NotImplementedError("plt.subplots(1, 2) で loss と accuracy の axes を作り、train と validation の曲線・軸ラベル・凡例を描いて Figure を返してください。")
 
+
+# %%
+check("plot_learning_curves")
 
 # %%
 fig = plot_learning_curves(cv_result['histories'])
@@ -857,4 +928,4 @@ plt.show()
 #
 # 1. すべての関数から `raise NotImplementedError(...)` を消したか
 # 2. 3 つの 📝 回答セルに回答を書いたか（見出しの行は消さない）
-# 3. `grade --student cnn_assignment.ipynb` で公開されているチェックが通るか
+# 3. `check()` で公開されているチェックがすべて通るか

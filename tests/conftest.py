@@ -33,3 +33,11 @@ _prepare_data()
 # One known salt for the whole suite, so that every grading in it is reproducible (tests/test_secret.py
 # covers the installation's own salt).
 os.environ.setdefault("CNN_GRADER_SALT", "cnn1-grader-test-suite")
+
+
+@pytest.fixture(scope="session")
+def validation_report():
+    """One real `grade validate` run (two processes) for the whole session: tests/test_validate.py
+    judges it, and tests/test_notebook_check.py compares the student kit's verdicts with its gradings."""
+    from grader.validate import validate
+    return validate(jobs=2)

@@ -90,7 +90,7 @@ def test_one_large_file_referred_to_many_times_is_read_within_the_submissions_bu
              "items": [{"kind": protocol.KIND_NDARRAY, "file": "v1.npy"}] * 1000}
     (tmp_path / protocol.RESULT_FILE).write_text(json.dumps({"status": protocol.STATUS_OK, "value": value}))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = artifacts._read_probe(tmp_path, artifacts.ReadBudget())
+    result = artifacts.read_probe(tmp_path, artifacts.ReadBudget())
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert result.status == protocol.STATUS_INVALID and "larger than the grader reads" in result.error_message
     assert grown_mb < artifacts.MAX_READ_BYTES / 2**20 + 100
@@ -101,6 +101,6 @@ def test_a_result_with_too_many_values_is_refused(tmp_path):
     value = {"kind": protocol.KIND_SEQ, "type": "list",
              "items": [{"kind": protocol.KIND_JSON, "value": 1}] * 5000}
     (tmp_path / protocol.RESULT_FILE).write_text(json.dumps({"status": protocol.STATUS_OK, "value": value}))
-    result = artifacts._read_probe(tmp_path, artifacts.ReadBudget(max_values=1000))
+    result = artifacts.read_probe(tmp_path, artifacts.ReadBudget(max_values=1000))
     assert result.status == protocol.STATUS_INVALID and "more values" in result.error_message
-    assert artifacts._read_probe(tmp_path, artifacts.ReadBudget()).status == protocol.STATUS_OK
+    assert artifacts.read_probe(tmp_path, artifacts.ReadBudget()).status == protocol.STATUS_OK

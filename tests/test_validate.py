@@ -20,7 +20,7 @@ from grader.load import load_submission
 from grader.results import FAILED, GRADED, PASSED, CheckResult, Feedback, GradeResult, Text
 from grader.validate import (ValidationItem, ValidationReport, Variant, VariantError, build_variant,
                              check_test_functions, judge_template, judge_variant, load_variants,
-                             read_variant, rubric_consistency, validate, variant_coverage,
+                             read_variant, rubric_consistency, variant_coverage,
                              definitions_only)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +111,8 @@ def test_a_hidden_check_among_the_visible_ones_is_reported(tmp_path):
 
 def test_points_that_do_not_add_up_are_reported(tmp_path):
     text = RUBRIC_TOML.read_text(encoding="utf-8")
-    broken = text.replace('id = "to_one_hot"\npart = "A"\npoints = 4', 'id = "to_one_hot"\npart = "A"\npoints = 5')
+    broken = text.replace('id = "to_one_hot"\nfunction = "to_one_hot"\npart = "A"\npoints = 4',
+                          'id = "to_one_hot"\nfunction = "to_one_hot"\npart = "A"\npoints = 5')
     assert broken != text
     rubric = tmp_path / "rubric.toml"
     rubric.write_text(broken, encoding="utf-8")
@@ -263,9 +264,9 @@ def test_report_is_ok_only_when_every_item_holds():
 
 
 # ------------------------------------------------------------------ the real thing (slow)
-@pytest.fixture(scope="module")
-def report():
-    return validate(jobs=2)
+@pytest.fixture
+def report(validation_report):
+    return validation_report  # one validate run per session (tests/conftest.py)
 
 
 def failed_set(result: GradeResult) -> set[str]:

@@ -98,13 +98,13 @@ def value_of(ctx: CheckContext, probe_id: str, function: str) -> Any:
     if result.status == protocol.STATUS_MISSING:
         fail(Text(f"関数 {function} が定義されていること", f"a function named {function}"),
              f"{function} is not defined",
-             Text("関数名とシグネチャが課題の仕様どおりか確認してください。",
-                  "Check that the function name and signature match the assignment's contract."))
+             Text(f"関数 {function} がまだ定義されていません。関数名が課題の仕様どおりか、そのセルを実行したか確認してください。",
+                  f"The function {function} is not defined yet: check its name against the assignment and run its cell."))
     if result.status == protocol.STATUS_ERROR and result.error_type == "NotImplementedError":
         fail(Text(f"{function} が実装されていること", f"{function} to be implemented"),
              f"{function} raised NotImplementedError",
-             Text(f"{function} のスタブ（raise NotImplementedError）を実装に置き換えてください。",
-                  f"Replace the stub (raise NotImplementedError) of {function} with your implementation."))
+             Text(f"関数 {function} はまだ実装されていません。スタブ（raise NotImplementedError）をあなたのコードに置き換えてください。",
+                  f"The function {function} is not implemented yet: replace its stub (raise NotImplementedError) with your code."))
     if result.status == protocol.STATUS_ERROR:
         fail(Text(f"{function} がエラーなく終わること", f"{function} to run without an error"),
              f"{result.error_type}: {result.error_message}",
