@@ -32,7 +32,7 @@ EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 EXIT_GRADER_ERROR = 4
 EXIT_SETUP = 5
-SUBCOMMANDS = ("validate", "batch", "gradescope-bundle")
+SUBCOMMANDS = ("validate", "batch", "gradescope-bundle", "student-kit")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,10 +273,30 @@ def run_bundle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ grade student-kit
+def student_kit_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade student-kit",
+                                     description="Write what students get: the template (.ipynb, .py) and the "
+                                                 "checker's wheel, which holds the visible checks only.")
+    parser.add_argument("out", type=Path, help="the folder to write into")
+    return parser
+
+
+def run_student_kit(args: argparse.Namespace) -> int:
+    from grader.student_kit import KitError, build_student_kit
+    try:
+        kit = build_student_kit(args.out)
+    except (KitError, OSError) as problem:
+        print(f"grade student-kit: {clean_line(problem)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {kit.notebook}, {kit.script} and {kit.wheel} ({kit.wheel.stat().st_size / 1024:.0f} KiB)")
+    return EXIT_OK
+
+
 PARSERS = {"grade": grade_parser, "validate": validate_parser, "batch": batch_parser,
-           "gradescope-bundle": bundle_parser}
+           "gradescope-bundle": bundle_parser, "student-kit": student_kit_parser}
 COMMANDS = {"grade": run_grade, "validate": run_validate, "batch": run_batch_command,
-            "gradescope-bundle": run_bundle}
+            "gradescope-bundle": run_bundle, "student-kit": run_student_kit}
 
 
 if __name__ == "__main__":

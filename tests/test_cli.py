@@ -149,3 +149,16 @@ def test_a_salt_that_cannot_be_made_exits_5_naming_the_variable(tmp_path):
     assert done.returncode == cli.EXIT_SETUP
     assert "CNN_GRADER_SALT" in done.stderr and "Traceback" not in done.stderr
 
+
+
+def test_student_kit_writes_the_handout_and_a_file_in_the_way_exits_3(tmp_path):
+    done = run_grade("student-kit", str(tmp_path / "kit"))
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    written = sorted(p.name for p in (tmp_path / "kit").iterdir())
+    assert written[1:] == ["cnn_assignment.ipynb", "cnn_assignment.py"] and written[0].startswith("cnn1_check-")
+    assert "KiB" in done.stdout
+    blocker = tmp_path / "handout"
+    blocker.write_text("x")
+    done = run_grade("student-kit", str(blocker))
+    assert done.returncode == cli.EXIT_BAD_INPUT == 3
+    assert "handout" in done.stderr and "not a folder" in done.stderr and "Traceback" not in done.stderr
