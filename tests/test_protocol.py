@@ -1,5 +1,6 @@
-"""The grader <-> worker protocol: every value kind survives the trip from the harness's encoder
-(in the worker) to the grader's decoder, and the harness imports nothing of the grader but it."""
+"""The grader <-> worker protocol: every value kind survives the trip from the worker's encoder
+(grader/export.py) to the grader's decoder, and the harness imports nothing of the grader but the
+protocol and the exporter."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ HARNESS = Path(__file__).resolve().parent.parent / "grader" / "harness.py"
 
 @pytest.fixture(scope="module")
 def exporter_class():
-    import grader.harness as harness
-    return harness.Exporter
+    from grader import export  # the worker's exporter (beside harness.py in the job folder), also the kit's
+    return export.Exporter
 
 
 def round_trip(value, folder: Path, exporter_class):
@@ -31,7 +32,7 @@ def round_trip(value, folder: Path, exporter_class):
     folder.mkdir(parents=True, exist_ok=True)
     encoded = exporter_class(str(folder), keras, plt).encode(value)
     (folder / protocol.RESULT_FILE).write_text(json.dumps({"status": protocol.STATUS_OK, "value": encoded}))
-    result = artifacts._read_probe(folder, artifacts.ReadBudget())
+    result = artifacts.read_probe(folder, artifacts.ReadBudget())
     assert result.status == protocol.STATUS_OK, result.error_message
     return encoded["kind"], result.value
 
