@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import os
 import sys
 import tempfile
 import time
@@ -121,6 +122,8 @@ class LiveContext(CheckContext):
 
     namespace: dict = field(default_factory=dict)
     folder: Path = Path(".")
+    loads: list = field(default_factory=list)        # datasets the served loaders handed out
+    real_loaders: dict = field(default_factory=dict)  # dataset -> the kernel's own load_data
 
     def probe(self, probe_id: str):
         if probe_id not in self.artifacts.probes:
@@ -128,8 +131,6 @@ class LiveContext(CheckContext):
         return self.artifacts.probes[probe_id]
 
     def run_probe(self, probe_id: str):
-        import keras
-        import matplotlib.pyplot as plt
         probe = self.plan.probe(probe_id)
         folder = self.folder / probe_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -137,38 +138,79 @@ class LiveContext(CheckContext):
         if name not in self.namespace:
             result = {"status": protocol.STATUS_MISSING, "error": {"type": "FunctionMissing", "message": name}}
         else:
-            figures_before = set(plt.get_fignums())
-            inputs = export.ProbeInputs(lambda input_name: self.plan.inputs[input_name].copy(), keras)
-            try:
-                keras.utils.set_random_seed(self.plan.seed)
-                if probe["kind"] == protocol.PROBE_ATTRIBUTE:
-                    value = self.namespace[name]
-                else:
-                    value = export.call_each(self.namespace[name], probe["calls"], inputs)
-                result = {"status": protocol.STATUS_OK,
-                          "value": export.Exporter(str(folder), keras, plt).encode(value)}
-            except Exception as exc:
-                result = {"status": protocol.STATUS_ERROR, "error": {"type": type(exc).__name__, "message": str(exc)[:500]}}
-            finally:
-                for number in set(plt.get_fignums()) - figures_before:  # the check's figures, not the student's
-                    plt.close(number)
+            loads_before = len(self.loads)
+            result = self.call_live(probe, name, folder)
+            if probe_id == "load_cifar10" and "cifar10" not in self.loads[loads_before:]:
+                self.use_data_loaded_before("cifar10")
         export.write_result(str(folder), result)
         return read_probe(folder, ReadBudget())
 
+    def call_live(self, probe: dict, name: str, folder: Path) -> dict:
+        """The kernel's function called on the probe's inputs, on a figure of its own (the student's
+        figures stay as they were, and plt.show() shows nothing)."""
+        import keras
+        import matplotlib.pyplot as plt
+        current = plt.gcf() if plt.get_fignums() else None
+        figures_before = set(plt.get_fignums())
+        show, plt.show = plt.show, lambda *args, **kwargs: None
+        plt.figure()
+        inputs = export.ProbeInputs(lambda input_name: self.plan.inputs[input_name].copy(), keras)
+        try:
+            if probe["kind"] == protocol.PROBE_ATTRIBUTE:
+                value = self.namespace[name]
+            else:
+                value = export.call_each(self.namespace[name], probe["calls"], inputs)
+            return {"status": protocol.STATUS_OK, "value": export.Exporter(str(folder), keras, plt).encode(value)}
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: the worker reports it as an error, so does the kit
+            return {"status": protocol.STATUS_ERROR, "error": {"type": type(exc).__name__, "message": str(exc)[:500]}}
+        finally:
+            plt.show = show
+            for number in set(plt.get_fignums()) - figures_before:
+                plt.close(number)
+            if current is not None and plt.fignum_exists(current.number):
+                plt.figure(current.number)
+
+    def use_data_loaded_before(self, dataset: str) -> None:
+        """The function returned data without calling load_data while the kit served its own: in the
+        worker every load serves the grader's subset, so the data the kernel loaded earlier is what
+        the worker's would be. Compared with the real dataset when Keras has it cached (no download)."""
+        loader = self.real_loaders.get(dataset)
+        if loader is None or not keras_cache_has(dataset):
+            return
+        (x_train, y_train), (x_test, y_test) = loader()
+        self.plan.notebook_data[dataset] = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def keras_cache_has(dataset: str) -> bool:
+    """Whether Keras' cache (~/.keras or $KERAS_HOME) holds the dataset, so loading it downloads nothing."""
+    folder = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    pattern = {"cifar10": "cifar-10-batches-py*", "mnist": "mnist.npz"}[dataset]
+    return any(folder.glob(pattern))
+
 
 @contextlib.contextmanager
-def offline_datasets(plan: ProbePlan, folder: Path):
-    """mnist/cifar10.load_data() return the plan's small synthetic datasets while the checks run."""
+def offline_datasets(plan: ProbePlan, folder: Path, namespace: dict):
+    """mnist/cifar10.load_data() return the plan's small synthetic datasets while the checks run,
+    also where the notebook bound the function to a name of its own (`from ... import load_data`).
+    Yields the served loads and the kernel's own loaders by dataset."""
     data = folder / protocol.DATA_DIR
     data.mkdir(parents=True, exist_ok=True)
     for name, arrays in plan.notebook_data.items():
         np.savez(data / f"{name}.npz", **arrays)
-    replaced = export.install_dataset_loaders(str(data), [])
+    loads: list[str] = []
+    replaced = export.install_dataset_loaders(str(data), loads)
+    served = {id(original): module.load_data for module, original in replaced}
+    rebound = {key: value for key, value in namespace.items() if id(value) in served}
+    namespace.update({key: served[id(value)] for key, value in rebound.items()})
+    real = {module.__name__.rsplit(".", 1)[-1]: original for module, original in replaced}
     try:
-        yield
+        yield loads, real
     finally:
         for module, original in replaced:
             module.load_data = original
+        namespace.update(rebound)
 
 
 def run_checks(names: list[str] | None = None, namespace: dict | None = None,
@@ -180,31 +222,33 @@ def run_checks(names: list[str] | None = None, namespace: dict | None = None,
     namespace = sys.modules["__main__"].__dict__ if namespace is None else namespace
     plan = kit_plan()
     verdicts = []
-    with tempfile.TemporaryDirectory(prefix="cnn1_check_") as scratch:
-        context = LiveContext(plan=plan, artifacts=WorkerArtifacts(probes={}), rubric=None,
-                              namespace=namespace, folder=Path(scratch))
-        with offline_datasets(plan, Path(scratch)):
-            for entry in chosen:
-                context.current_check = entry.id
-                started = time.perf_counter()
-                try:
-                    check_function(entry.id)(context)
-                    passed, feedback = True, None
-                except CheckFailed as failure:
-                    passed, feedback = False, failure.feedback
-                except Exception:  # a fault of the checker, never the student's: say so
-                    passed, feedback = False, NOT_A_CHECK
-                verdicts.append(Verdict(entry, passed, feedback, time.perf_counter() - started))
+    with tempfile.TemporaryDirectory(prefix="cnn1_check_") as scratch, \
+            offline_datasets(plan, Path(scratch), namespace) as (loads, real_loaders):
+        context = LiveContext(plan=plan, artifacts=WorkerArtifacts(probes={}), rubric=None, namespace=namespace,
+                              folder=Path(scratch), loads=loads, real_loaders=real_loaders)
+        for entry in chosen:
+            context.current_check = entry.id
+            started = time.perf_counter()
+            try:
+                check_function(entry.id)(context)
+                passed, feedback = True, None
+            except CheckFailed as failure:
+                passed, feedback = False, failure.feedback
+            except Exception:  # a fault of the checker, never the student's: say so
+                passed, feedback = False, NOT_A_CHECK
+            verdicts.append(Verdict(entry, passed, feedback, time.perf_counter() - started))
     return verdicts
 
 
 # ------------------------------------------------------------------ what the student sees
 LABELS = {"ja": {"expected": "期待", "got": "結果", "hint": "ヒント", "passed": "合格", "failed": "要修正",
-                 "summary": "公開チェック {passed}/{total} 件合格（提出後の採点には非公開のチェックもあります）",
+                 "summary": "公開チェック {passed}/{total} 件合格（提出後の採点には非公開のチェックもあります）。"
+                            "提出前に、カーネルを再起動してすべてのセルを実行してから check() してください。",
                  "unknown": "{name!r} という関数・チェックはありません。次のどれかを指定してください: {known}",
                  "points": "点"},
           "en": {"expected": "expected", "got": "got", "hint": "hint", "passed": "passed", "failed": "to fix",
-                 "summary": "{passed}/{total} visible checks passed (the grade after submission also has hidden checks)",
+                 "summary": "{passed}/{total} visible checks passed (the grade after submission also has hidden "
+                            "checks). Before submitting, restart the kernel, run all cells, then check().",
                  "unknown": "There is no function or check named {name!r}. Use one of: {known}",
                  "points": "points"}}
 
@@ -264,6 +308,7 @@ class CheckReport:
 def check(name: str | None = None, lang: str = "ja", namespace: dict | None = None) -> CheckReport:
     """Run the visible checks of one contract function or check id (all of them when `name` is
     None) on the notebook's functions; the report shows itself as the cell's output."""
+    lang = "en" if str(lang).lower().startswith("en") else "ja"
     checks = visible_checks()
     known = sorted({c.function for c in checks} | {c.id for c in checks})
     if name is not None and name not in known:

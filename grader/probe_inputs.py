@@ -65,6 +65,14 @@ def random_images(rng, count: int, shape: tuple) -> np.ndarray:
     images.reshape(count, -1)[0, :2] = (0, 255)  # both ends of the range present
     return images
 
+def dim_image(rng, shape: tuple) -> np.ndarray:
+    """One image whose pixels stay well inside 0..255: scaling by the image's own minimum and
+    maximum, or by the largest value given, is then told apart from dividing by 255."""
+    image = rng.integers(10, 201, size=(1, *shape), dtype=np.uint8)
+    image.reshape(-1)[:2] = (10, 200)
+    return image
+
+
 def histories_argument(rng, put, single: bool) -> dict:
     epochs = int(rng.integers(3, 7))
     folds = 1 if single else int(rng.integers(2, 5))
@@ -111,7 +119,7 @@ def _part_a_probes(rng, put) -> list[dict]:
     return [
         calls_probe("preprocess_dense", "preprocess_dense",
                     call(put("dense_images.npy", images)),
-                    call(put("dense_image_one.npy", images[:1].copy()))),
+                    call(put("dense_image_one.npy", dim_image(rng, (28, 28))))),
         calls_probe("to_one_hot", "to_one_hot",
                     call(put("labels_default.npy", rng.integers(0, 10, size=int(rng.integers(5, 13))))),
                     call(put("labels_classes.npy", rng.permutation(classes)), num_classes=classes),
@@ -134,7 +142,7 @@ def _part_b_probes(rng, put) -> list[dict]:
     return [
         calls_probe("preprocess_cnn", "preprocess_cnn",
                     call(put("cnn_images.npy", images)),
-                    call(put("cnn_image_one.npy", images[:1].copy()))),
+                    call(put("cnn_image_one.npy", dim_image(rng, (28, 28))))),
         calls_probe("build_cnn_model", "build_cnn_model", call()),
         calls_probe("choose_loss", "choose_loss",
                     call(put("loss_one_hot.npy", one_hot), classes),
@@ -162,7 +170,7 @@ def _part_c_probes(rng, put) -> list[dict]:
         calls_probe("preprocess_cifar", "preprocess_cifar",
                     call(put("cifar_images.npy", images),
                          put("cifar_labels.npy", rng.integers(0, 10, size=(len(images), 1)).astype(np.uint8))),
-                    call(put("cifar_image_one.npy", images[:1].copy()), put("cifar_label_one.npy", rng.integers(0, 10, size=1)))),
+                    call(put("cifar_image_one.npy", dim_image(rng, (32, 32, 3))), put("cifar_label_one.npy", rng.integers(0, 10, size=1)))),
         calls_probe("build_cifar_model", "build_cifar_model",
                     call(), call(input_shape={"tuple": cifar_shape}, num_classes=cifar_classes)),
         calls_probe("plot_learning_curves", "plot_learning_curves",

@@ -56,24 +56,24 @@
 # `check()` runs all of them. The result is advice, not your grade: grading also has hidden checks.
 
 # %%
-# 自動チェッカーを読み込む（なければ同じフォルダの cnn1_check-*.whl をインストール）
+# 自動チェッカーを読み込む（同じフォルダに cnn1_check-*.whl があれば、その最新版をインストール）
 import glob
 import importlib
+import os
 import subprocess
 import sys
 
+wheels = sorted(glob.glob("cnn1_check-*.whl") + glob.glob("/content/cnn1_check-*.whl"), key=os.path.getmtime)
+if wheels:  # the newest wheel handed out, installed over an older one
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheels[-1]],
+                   check=True)
+    importlib.invalidate_caches()
 try:
     from cnn1_check import check
 except ImportError:
-    wheels = sorted(glob.glob("cnn1_check-*.whl") + glob.glob("/content/cnn1_check-*.whl"))
-    if wheels:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", wheels[-1]], check=True)
-        importlib.invalidate_caches()
-        from cnn1_check import check
-    else:
-        def check(*args, **kwargs):
-            print("チェッカーが見つかりません。cnn1_check-*.whl をこのノートブックと同じフォルダに置き、上のセルを実行し直してください。\n"
-                  "The checker is not installed: put cnn1_check-*.whl next to this notebook and run the cell above again.")
+    def check(*args, **kwargs):
+        print("チェッカーが見つかりません。cnn1_check-*.whl をこのノートブックと同じフォルダに置き、上のセルを実行し直してください。\n"
+              "The checker is not installed: put cnn1_check-*.whl next to this notebook and run the cell above again.")
 
 # %%
 import numpy as np

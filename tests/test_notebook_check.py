@@ -103,6 +103,64 @@ def test_the_checks_close_their_own_figures_and_put_the_dataset_loaders_back(ref
     plt.close("all")
 
 
+def test_a_loader_bound_to_a_name_of_its_own_is_served_too(reference):
+    # `from keras.datasets.cifar10 import load_data` before check(): the worker serves that one too
+    from keras.datasets.cifar10 import load_data as bound_early
+    namespace = dict(reference, bound_early=bound_early)
+    exec("def load_cifar10():\n    return bound_early()\n", namespace)
+    assert verdicts(namespace, ["load_cifar10"]) == {"cifar_data": True}
+    assert namespace["bound_early"] is bound_early
+
+
+def test_the_kernels_random_state_figures_and_exits_are_left_alone(reference):
+    import matplotlib.pyplot as plt
+    namespace = dict(reference)
+    exec("import sys, matplotlib.pyplot as plt\n"
+         "def plot_learning_curves(histories):\n"
+         "    plt.gca().plot([1, 2, 3])\n"
+         "    plt.show()\n"
+         "    return plt.gcf()\n"
+         "def preprocess_cnn(images):\n"
+         "    sys.exit('bye')\n", namespace)
+    students = plt.figure()
+    students.gca().plot([0, 1])
+    np.random.seed(7)
+    expected_next = np.random.RandomState(7).rand()
+    results = verdicts(namespace, ["plot_learning_curves", "preprocess_cnn"])
+    assert results == {"preprocess_cnn": False, "learning_curves_plot": False}
+    assert np.random.rand() == expected_next
+    assert plt.get_fignums() == [students.number] and len(students.gca().get_lines()) == 1
+    plt.close("all")
+
+
+def test_a_model_without_an_input_shape_is_explained_not_blamed_on_the_checker(reference):
+    namespace = dict(reference)
+    exec("import keras\n"
+         "def build_dense_model():\n"
+         "    model = keras.Sequential([keras.layers.Dense(128, activation='relu'),\n"
+         "                              keras.layers.Dense(10, activation='softmax')])\n"
+         "    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])\n"
+         "    return model\n", namespace)
+    [verdict] = run_checks(["dense_architecture"], namespace, visible_checks(load_rubric()))
+    assert not verdict.passed and "input_shape" in verdict.feedback.hint.en
+    assert "never built" in verdict.feedback.got
+
+
+def test_scaling_by_each_images_own_range_is_told_apart_from_dividing_by_255(reference):
+    namespace = dict(reference)
+    exec("import numpy as np\n"
+         "def preprocess_dense(images):\n"
+         "    x = images.reshape(len(images), 784).astype('float32')\n"
+         "    return x / x.max()\n", namespace)
+    assert verdicts(namespace, ["preprocess_dense"]) == {"preprocess_dense": False}
+
+
+def test_the_language_is_chosen_whatever_its_case(template, monkeypatch):
+    monkeypatch.setattr(notebook_check, "visible_checks", lambda rubric=None: visible_checks(load_rubric()))
+    report = notebook_check.check("to_one_hot", lang="EN", namespace=template)
+    assert "expected:" in str(report) and "期待" not in str(report)
+
+
 def test_the_kit_plan_is_public_and_fixed():
     first, second = kit_plan(), kit_plan()
     assert first.spec == second.spec

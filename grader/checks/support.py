@@ -176,12 +176,20 @@ def built_model(value: Any, function: str):
           Text("Sequential モデルを作り、compile してから return してください。",
                "Build a Sequential model, compile it, and return it."))
     try:
-        return value.build()
+        model = value.build()
     except ArtifactError as exc:
         fail(Text("Keras の標準レイヤーだけでできたモデル", "a model made of built-in Keras layers"),
              str(exc),
              Text("keras.Sequential と Conv2D/MaxPooling2D/Flatten/Dense などの標準レイヤーを使ってください。",
                   "Use keras.Sequential with built-in layers such as Conv2D, MaxPooling2D, Flatten, Dense."))
+    try:  # a Sequential without an input shape has none until it sees data
+        model.input_shape
+    except (AttributeError, ValueError):
+        fail(Text(f"{function} が入力形状の決まったモデルを返すこと", f"{function} to return a model with a known input shape"),
+             "the model has no input shape (it was never built)",
+             Text("keras.Input(shape=...) を最初に置くか、最初の層に input_shape=... を指定してください。",
+                  "Start with keras.Input(shape=...) or give the first layer input_shape=...."))
+    return model
 
 
 def shape_text(shape) -> str:

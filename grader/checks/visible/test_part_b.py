@@ -58,7 +58,7 @@ def test_choose_loss(ctx):
                        "Labels that fit no row of the table should raise ValueError with a clear message."))
             continue
         got = returned(outcome, "choose_loss", case)
-        check(got == expected, Text(f"{case} → '{expected}'", f"{case} -> '{expected}'"), f"{got!r}",
+        check(isinstance(got, str) and got == expected, Text(f"{case} → '{expected}'", f"{case} -> '{expected}'"), f"{got!r}",
               Text("章の損失関数の表: One-hot → categorical、整数ラベル → sparse_categorical、0/1 の二値 → binary。",
                    "The chapter's table: one-hot -> categorical, integer labels -> sparse_categorical, 0/1 binary -> binary."))
 
