@@ -44,7 +44,8 @@ from grader.reports.gradebook import (GradebookEntry, canvas_assignment_header, 
                                       write_grades_csv, write_moodle_csv)
 from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_html
 from grader.results import GRADED, GRADER_ERROR, GradeResult, Text
-from grader.rubric import Rubric, RubricError, load_rubric
+from grader.protocol import MODE_FREE
+from grader.rubric import RUBRIC_FREE_PATH, Rubric, RubricError, load_rubric
 from grader.secret import installation_salt
 from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 
@@ -83,6 +84,7 @@ class BatchSummary:
     moodle_csv: Path | None = None
     elapsed_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    modes: dict[str, int] = field(default_factory=dict)  # "contract" / "free" -> submissions graded so
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def run_batch(input_path: Path, out_dir: Path, *, jobs: int | None = None, layou
                                  canvas_csv, moodle_csv, canvas_assignment, hash_problems)
     summary.graded_now, summary.skipped = recorder.recorded, skipped
     summary.elapsed_seconds = time.monotonic() - started
-    console.print(f"Done: {summary.students} student(s), {summary.graded_now} graded now, "
+    modes = ", ".join(f"{count} {mode}" for mode, count in sorted(summary.modes.items()))
+    console.print(f"Done: {summary.students} student(s) ({modes or 'none'} mode), {summary.graded_now} graded now, "
                   f"{summary.skipped} unchanged. Gradebook: {summary.grades_csv}")
     return summary
 
@@ -418,7 +421,9 @@ def _write_outputs(out_dir: Path, collection: Collection, items: list[_WorkItem]
             feedback_links[item.submission.student_id] = page.relative_to(out_dir).as_posix()
     if recorder.write_feedback is None:
         notes.append("feedback pages not written: grader.reports.html is not available")
-    check_ids = [check.id for check in rubric.checks]
+    # A class graded partly free-form gets the free-form rubric's columns too (its ids are its own).
+    rubrics = [rubric] + ([load_rubric(RUBRIC_FREE_PATH)] if any(e.result.mode == MODE_FREE for e in entries) else [])
+    check_ids = [check.id for r in rubrics for check in r.checks]
     grades = write_grades_csv(out_dir / GRADES_CSV, entries, collection.layout, check_ids)
     canvas_path = moodle_path = None
     if canvas_csv:
@@ -432,14 +437,16 @@ def _write_outputs(out_dir: Path, collection: Collection, items: list[_WorkItem]
     write_summary_html(ClassSummary(
         title=COURSE_TITLE, layout=collection.layout,
         layout_detected=collection.detected, input_name=input_path.name, entries=entries,
-        checks=[CheckInfo(c.id, c.title, c.points) for c in rubric.checks],
+        checks=[CheckInfo(c.id, c.title, c.points) for r in rubrics for c in r.checks],
         max_score=rubric.total_points, problems=problems, ignored=collection.ignored,
         feedback_links=feedback_links, notes=notes), summary_page)
     statuses: dict[str, int] = {}
+    modes: dict[str, int] = {}
     for entry in entries:
         statuses[entry.result.status] = statuses.get(entry.result.status, 0) + 1
+        modes[entry.result.mode] = modes.get(entry.result.mode, 0) + 1
     return BatchSummary(layout=collection.layout, layout_detected=collection.detected,
-                        students=len(entries), graded_now=0, skipped=0, statuses=statuses,
+                        students=len(entries), graded_now=0, skipped=0, statuses=statuses, modes=modes,
                         problems=problems, out_dir=out_dir, grades_csv=grades,
                         summary_html=summary_page,
                         feedback_dir=out_dir / FEEDBACK_DIR if recorder.write_feedback else None,

@@ -131,12 +131,16 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
     limits.add_argument("--memory-mb", type=int, default=4096, help="memory cap of the worker (4096)")
     limits.add_argument("--sandbox", choices=("auto", "bwrap", "process"), default="auto",
                         help="auto: bubblewrap when it works here, else a plain process")
+    from grader.grade import MODES, GradeOptions
+    limits.add_argument("--mode", choices=MODES, default=GradeOptions.mode,
+                        help="contract: the template's functions; free: a chapter-style notebook, traced "
+                             "(assignment/rubric_free.toml); auto: free when no contract function is defined")
 
 
 def grading_options(args: argparse.Namespace):
     from grader.grade import GradeOptions
     return GradeOptions(data_dir=args.data_dir, cell_seconds=args.cell_timeout, probe_seconds=args.probe_timeout,
-                        total_seconds=args.timeout, memory_mb=args.memory_mb, sandbox=args.sandbox)
+                        total_seconds=args.timeout, memory_mb=args.memory_mb, sandbox=args.sandbox, mode=args.mode)
 
 
 # ------------------------------------------------------------------ grade SUBMISSION

@@ -7,23 +7,24 @@ and `reason` say what happened. Only a broken installation (no datasets, broken 
 
 from __future__ import annotations
 
+import ast
 import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import datasets, training
+from grader import datasets, protocol, training
 from grader.artifacts import read_artifacts
 from grader.checks.support import CheckContext
 from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_texts, load_submission
-from grader.probes import build_plan, write_worker_inputs
+from grader.probes import build_free_plan, build_plan, write_worker_inputs
 from grader.protocol import SPEC_FILE, probe_step
 from grader.secret import SaltUnavailable, installation_salt
 from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, TAMPERING, CellError,
                             CheckResult, Deliverable, Feedback, Figure, GradeResult, IntegrityFlag, Text)
-from grader.rubric import PROJECT_ROOT, Rubric, load_rubric
-from grader.score import run_checks, score_checks
+from grader.rubric import PROJECT_ROOT, RUBRIC_FREE_PATH, Rubric, load_rubric
+from grader.score import CHECKS_DIR, FREE_CHECKS_DIR, run_checks, score_checks
 from grader.worker import JobFolder, Limits, choose_sandbox, run_worker
 
 
@@ -39,6 +40,26 @@ class GradeOptions:
     sandbox: str = "auto"             # "auto" (bubblewrap when it works), "bwrap" or "process"
     hide_paths: tuple[Path, ...] = () # extra folders the worker must not see (batch input/output)
     salt: str | None = None           # the secret salt (None: see grader.secret.installation_salt)
+    mode: str = "auto"                # "contract", "free", or "auto": free when no contract function is defined
+
+
+MODES = ("auto", protocol.MODE_CONTRACT, protocol.MODE_FREE)
+
+
+def grading_mode(submission: Submission, rubric: Rubric, requested: str) -> str:
+    """The mode a submission is graded in: as requested, or in "auto" free-form when its cells define
+    none of the contract's functions (a chapter-style notebook)."""
+    if requested != "auto":
+        return requested
+    contract = {check.function for check in rubric.checks}
+    defined = set()
+    for cell in submission.cells:
+        try:
+            tree = ast.parse(cell.source)
+        except (SyntaxError, ValueError):
+            continue
+        defined |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return protocol.MODE_CONTRACT if contract & defined else protocol.MODE_FREE
 
 
 def grade_submission(path: Path, options: GradeOptions = GradeOptions()) -> GradeResult:
@@ -53,26 +74,31 @@ def grade_submission(path: Path, options: GradeOptions = GradeOptions()) -> Grad
         return failed_result(path, rubric, INVALID_SUBMISSION, "", Text(
             f"{path.name} を読み込めません: {problem}", f"{path.name} cannot be read: {problem}"))
     timings["load"] = time.monotonic() - started
+    mode = grading_mode(submission, rubric, options.mode)
+    if mode == protocol.MODE_FREE:
+        rubric = load_rubric(RUBRIC_FREE_PATH)
     try:
-        return _grade_loaded(submission, rubric, options, timings)
+        return _grade_loaded(submission, rubric, options, timings, mode)
     except (datasets.DatasetUnavailable, SaltUnavailable):
         raise
     except Exception as exc:  # a grader fault must still give the student a valid result
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]
         return failed_result(path, rubric, GRADER_ERROR, submission.sha256, Text(
             f"採点中に採点システムのエラーが起きました（学生の責任ではありません）: {detail}",
-            f"the grader failed while grading (not the student's fault): {detail}"))
+            f"the grader failed while grading (not the student's fault): {detail}"), mode)
 
 
 def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
-                  timings: dict[str, float]) -> GradeResult:
+                  timings: dict[str, float], mode: str = protocol.MODE_CONTRACT) -> GradeResult:
     clock = time.monotonic()
     use_bwrap = choose_sandbox(options.sandbox)
     limits = Limits(options.cell_seconds, options.probe_seconds, options.total_seconds, options.memory_mb)
     cells = [{"index": c.index, "source": c.source} for c in submission.cells]
     salt = options.salt or installation_salt(datasets.data_dir(options.data_dir))
-    plan = build_plan(submission.sha256, salt, rubric, options.data_dir, cells,
-                      {"cell_seconds": limits.cell_seconds, "probe_seconds": limits.probe_seconds})
+    free = mode == protocol.MODE_FREE
+    plan = (build_free_plan if free else build_plan)(
+        submission.sha256, salt, rubric, options.data_dir, cells,
+        {"cell_seconds": limits.cell_seconds, "probe_seconds": limits.probe_seconds})
     job = JobFolder(submission.path)
     try:
         write_worker_inputs(plan, job.in_dir)
@@ -84,7 +110,8 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         worker_done = threading.Event()
         prefetch = threading.Thread(target=training.prefetch_accuracies,
                                     args=(job.out, plan, rubric, memo, worker_done), daemon=True)
-        prefetch.start()
+        if not free:
+            prefetch.start()
         hidden = hidden_paths(submission, options)
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
         try:
@@ -95,10 +122,12 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         clock = time.monotonic()
         crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes if c.step.startswith(probe_step(""))}
         artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
-        prefetch.join()
+        if not free:
+            prefetch.join()
         timings["artifacts"] = time.monotonic() - clock
         clock = time.monotonic()
-        outcomes = run_checks(CheckContext(plan, artifacts, rubric, memo=memo), rubric)
+        outcomes = run_checks(CheckContext(plan, artifacts, rubric, memo=memo), rubric,
+                              FREE_CHECKS_DIR if free else CHECKS_DIR)
         outcomes.flags += harness_notes(artifacts, outcomes.flags)
         checks = score_checks(rubric, outcomes)
         timings["checks"] = time.monotonic() - clock
@@ -114,7 +143,8 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         score=sum(c.points for c in checks), max_score=rubric.total_points, checks=checks,
         deliverables=deliverables_of(submission, rubric), cell_errors=sorted(cell_errors, key=lambda e: e.cell),
         isolation=run.isolation, timings={k: round(v, 2) for k, v in timings.items()}, figures=figures,
-        reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:], integrity=outcomes.flags)
+        reason=_worker_reason(run), worker_output_tail=run.output_tail[-4000:], integrity=outcomes.flags,
+        mode=mode)
 
 
 def hidden_paths(submission: Submission, options: GradeOptions) -> list[Path]:
@@ -183,7 +213,8 @@ def deliverables_of(submission: Submission, rubric: Rubric) -> list[Deliverable]
     return found
 
 
-def failed_result(path: Path, rubric: Rubric, status: str, sha256: str, reason: Text) -> GradeResult:
+def failed_result(path: Path, rubric: Rubric, status: str, sha256: str, reason: Text,
+                  mode: str = protocol.MODE_CONTRACT) -> GradeResult:
     """A valid result for a grading that could not run: every check failed, with the reason."""
     feedback = Feedback(expected=Text("採点できる提出物", "a submission that can be graded"),
                         got=reason.en, hint=Text("ファイルを Jupyter で開けるか確認して、もう一度提出してください。",
@@ -193,4 +224,4 @@ def failed_result(path: Path, rubric: Rubric, status: str, sha256: str, reason: 
     deliverables = [Deliverable(d.id, d.title, "missing") for d in rubric.deliverables]
     return GradeResult(submission=str(path), sha256=sha256, status=status, score=0.0,
                        max_score=rubric.total_points, checks=checks, deliverables=deliverables,
-                       isolation={}, reason=reason)
+                       isolation={}, reason=reason, mode=mode)

@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import protocol as P  # noqa: E402
 from export import (Exporter, ProbeInputs, _json_dumps, _open, call_each, install_dataset_loaders,  # noqa: E402
                     write_result)
+from notebook_trace import NotebookTrace, install_trace_hooks  # noqa: E402
 
 
 
@@ -200,9 +201,10 @@ REPLAYED_FIT_ARGUMENTS = {"x", "y", "epochs", "batch_size", "validation_split", 
                           "verbose", "shuffle"}
 
 
-def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder):
-    """Wrap `keras.Model.fit`: cap epochs and samples in notebook cells, record calls in probes.
-    Returns the wrapper, so the harness can tell later whether it is still in place."""
+def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder, trace: NotebookTrace | None = None):
+    """Wrap `keras.Model.fit`: cap epochs and samples in notebook cells (in free-form mode, trace what
+    each was asked to do first), record calls in probes. Returns the wrapper, so the harness can
+    tell later whether it is still in place."""
     original_fit = keras.Model.fit
     signature = inspect.signature(original_fit)
 
@@ -210,12 +212,21 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder):
         bound = signature.bind(self, *args, **kwargs)
         arguments = bound.arguments
         arguments["verbose"] = 0
+        traced = None
+        if budget.active and trace is not None:
+            with contextlib.suppress(Exception):
+                traced = trace.record_fit(self, arguments)
         if budget.active:
             _cap_fit_arguments(arguments, budget)
             # A few capped steps cost less eagerly than tracing a graph for every new model.
             self.run_eagerly = True
         if not recorder.active:
-            return original_fit(*bound.args, **bound.kwargs)
+            history = original_fit(*bound.args, **bound.kwargs)
+            if traced is not None:
+                with contextlib.suppress(Exception):
+                    traced["history"] = {str(k): [float(v) for v in values][:1000]
+                                         for k, values in dict(history.history).items()}
+            return history
         # Batches in order, so that the grader can replay this fit exactly.
         arguments["shuffle"] = False
         call = _describe_fit_call(arguments, recorder, self)
@@ -270,11 +281,15 @@ def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
     }
 
 
-def install_show_capture(plt, out_dir: str, limit: int = P.MAX_NOTEBOOK_FIGURES) -> None:
-    """Make `plt.show()` save the notebook's figures (for the feedback page) instead of displaying."""
+def install_show_capture(plt, out_dir: str, limit: int = P.MAX_NOTEBOOK_FIGURES,
+                         trace: NotebookTrace | None = None) -> None:
+    """Make `plt.show()` save the notebook's figures (for the feedback page) instead of displaying
+    (and, in free-form mode, describe them for the trace first)."""
     saved = []
 
     def show(*args, **kwargs):
+        if trace is not None:
+            trace.record_figures(plt)
         for number in plt.get_fignums():
             if len(saved) >= limit:
                 break
@@ -305,6 +320,7 @@ class Harness:
         self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
         self.loads: list[str] = []
         self.recorder = FitRecorder()
+        self.trace: NotebookTrace | None = None
 
     def setup(self) -> None:
         import matplotlib
@@ -315,10 +331,13 @@ class Harness:
         self.keras, self.plt = keras, plt
         notebook_budget = self.spec["budget"]
         self.budget = Budget(notebook_budget["max_epochs"], notebook_budget["max_samples"])
-        self.fit_wrapper = install_fit_wrapper(keras, self.budget, self.recorder)
+        if self.spec.get("mode") == P.MODE_FREE:
+            self.trace = NotebookTrace(self.served_datasets())
+            install_trace_hooks(keras, self.trace)
+        self.fit_wrapper = install_fit_wrapper(keras, self.budget, self.recorder, self.trace)
         self.inputs = ProbeInputs(self.load_input, keras)
         install_dataset_loaders(os.path.join(self.in_dir, P.DATA_DIR), self.loads)
-        install_show_capture(plt, self.out_dir)
+        install_show_capture(plt, self.out_dir, trace=self.trace)
         self.namespace["get_ipython"] = lambda: FakeIPython(self.namespace)
         self.namespace["display"] = lambda *a, **k: None
 
@@ -330,8 +349,12 @@ class Harness:
             step = P.cell_step(cell["index"])
             if step in self.skip:
                 continue
+            if self.trace is not None:
+                self.trace.cell = cell["index"]
             error = self.run_step(step, self.spec["limits"]["cell_seconds"],
                                   lambda c=cell: self.run_cell(c))
+            if self.trace is not None:
+                self.trace.record_figures(self.plt)
             if error:
                 cell_errors.append({"cell": cell["index"], **error})
                 self._write_json(P.CELLS_FILE, cell_errors)
@@ -406,6 +429,20 @@ class Harness:
 
     def probe_calls(self, probe: dict):
         return call_each(self.function(probe["function"]), probe["calls"], self.inputs)
+
+    def probe_trace(self, probe: dict):
+        return self.trace.export() if self.trace is not None else {}
+
+    def served_datasets(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The splits load_data() hands out, by "dataset:split" (free-form mode traces rows of them)."""
+        served = {}
+        for dataset in ("mnist", "cifar10"):
+            path = os.path.join(self.in_dir, P.DATA_DIR, f"{dataset}.npz")
+            if os.path.exists(path):
+                with np.load(path, allow_pickle=False) as data:
+                    served[f"{dataset}:train"] = (data["x_train"], data["y_train"])
+                    served[f"{dataset}:test"] = (data["x_test"], data["y_test"])
+        return served
 
     def probe_attribute(self, probe: dict):
         return self.function(probe["name"])

@@ -69,6 +69,36 @@ def build_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, ce
     training_key = hashlib.sha256(f"{salt}:training:{sha256}".encode()).hexdigest()
     return ProbePlan(seed, spec, inputs, notebook_data, held_out, training, training_key)
 
+# Free-form mode serves what a chapter-style notebook expects of load_data(): the whole MNIST training
+# split (the chapter writes reshape((60000, 784))) and a test split of 10,000 images without the
+# held-out subset (its place is taken by other test images); a CIFAR-10 subset (notebooks seldom
+# spell its size out).
+FREE_MNIST_TEST = np.r_[0:HELD_OUT_TEST.start, HELD_OUT_TEST.stop:10_000, 0:HELD_OUT_TEST.stop - HELD_OUT_TEST.start]
+FREE_CIFAR_TRAIN = slice(0, 5000)
+FREE_CIFAR_TEST = slice(0, 1000)
+
+
+def build_free_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, cells: list[dict],
+                    limits: dict) -> ProbePlan:
+    """The worker's instructions in free-form mode: run the cells under the training budget while
+    tracing them, then export the trace (grader/notebook_trace.py)."""
+    seed = seed_for(sha256, salt)
+    mnist = _dataset("mnist", str(data_dir) if data_dir else None)
+    cifar = _dataset("cifar10", str(data_dir) if data_dir else None)
+    notebook_data = {
+        "mnist": {"x_train": mnist.x_train, "y_train": mnist.y_train,
+                  "x_test": mnist.x_test[FREE_MNIST_TEST], "y_test": mnist.y_test[FREE_MNIST_TEST]},
+        "cifar10": {"x_train": cifar.x_train[FREE_CIFAR_TRAIN], "y_train": cifar.y_train[FREE_CIFAR_TRAIN].reshape(-1, 1),
+                    "x_test": cifar.x_test[FREE_CIFAR_TEST], "y_test": cifar.y_test[FREE_CIFAR_TEST].reshape(-1, 1)},
+    }
+    spec = {"seed": seed, "cells": cells, "probes": [{"id": protocol.PROBE_TRACE, "kind": protocol.PROBE_TRACE}],
+            "budget": NOTEBOOK_BUDGET, "limits": limits, "skip": [], "mode": protocol.MODE_FREE}
+    held_out = {"mnist": (mnist.x_test[HELD_OUT_TEST], mnist.y_test[HELD_OUT_TEST])}
+    training = {part: _training_subset(rubric, part, mnist) for part in rubric.budget}
+    training_key = hashlib.sha256(f"{salt}:training:{sha256}".encode()).hexdigest()
+    return ProbePlan(seed, spec, {}, notebook_data, held_out, training, training_key)
+
+
 def _keras_layout(data: Dataset, train: slice, column_labels: bool = False) -> dict[str, np.ndarray]:
     """A subset shaped as Keras' load_data() returns it (CIFAR labels are (N, 1))."""
     def labels(y: np.ndarray) -> np.ndarray:

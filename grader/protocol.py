@@ -8,6 +8,7 @@ probe model both sides build, so that a change here changes both.
 Layout of a job folder (paths relative to it):
 
     harness/harness.py, harness/export.py,
+    harness/notebook_trace.py,
     harness/protocol.py                        the worker's code (read-only)
     in/spec.json                               the plan: cells, probes, budget, seed, limits, skip
     in/<name>.npy, in/data/<dataset>.npz       probe inputs, the notebook's data subsets
@@ -63,6 +64,9 @@ PROBE_CALLS = "calls"                    # call a contract function once per inp
 PROBE_ATTRIBUTE = "attribute"            # read a module-level name (CLASS_NAMES)
 PROBE_TRAIN_MODEL = "train_model"        # train_model on the probe model, fits recorded
 PROBE_CROSS_VALIDATE = "cross_validate"  # cross_validate with a counting build_fn, fits recorded
+PROBE_TRACE = "trace"                    # free-form mode: what the notebook's cells did (notebook_trace.py)
+MODE_CONTRACT = "contract"               # the template's function contract, probed
+MODE_FREE = "free"                       # a chapter-style notebook, traced
 
 # Outcome of one call of a `calls` probe: {"call": i, "returned": value, "mutated_args": [...]}
 # or {"call": i, "raised": name, "mro": [...], "message": text}. The grader matches outcomes to

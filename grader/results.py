@@ -125,6 +125,7 @@ class GradeResult:
     student_id: str = ""
     student_name: str = ""
     integrity: list[IntegrityFlag] = field(default_factory=list)
+    mode: str = "contract"  # "contract" (the template's functions) or "free" (a chapter-style notebook, traced)
     format_version: int = RESULT_FORMAT_VERSION
 
     @property

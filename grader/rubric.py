@@ -11,6 +11,7 @@ from grader.results import Text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUBRIC_PATH = PROJECT_ROOT / "assignment" / "rubric.toml"
+RUBRIC_FREE_PATH = PROJECT_ROOT / "assignment" / "rubric_free.toml"  # free-form mode (grader/free_checks/)
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 
 
@@ -25,7 +26,7 @@ class RubricCheck:
     points: float
     visibility: str
     title: Text
-    function: str  # the contract function the check judges
+    function: str  # the contract function the check judges ("" in free-form mode)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise RubricError(f"{path}: {exc}") from None
     checks = tuple(RubricCheck(c["id"], c["part"], float(c["points"]), c["visibility"],
-                               Text(c["title_ja"], c["title_en"]), c["function"]) for c in data["check"])
+                               Text(c["title_ja"], c["title_en"]), c.get("function", "")) for c in data["check"])
     deliverables = tuple(RubricDeliverable(d["id"], Text(d["title_ja"], d["title_en"]))
                          for d in data.get("deliverable", []))
     rubric = Rubric(checks, deliverables, data["budget"], float(data["total_points"]))

@@ -14,6 +14,7 @@ from grader.results import FAILED, PASSED, CheckResult, Feedback, IntegrityFlag,
 from grader.rubric import Rubric
 
 CHECKS_DIR = Path(__file__).with_name("checks")
+FREE_CHECKS_DIR = Path(__file__).with_name("free_checks")  # free-form mode (assignment/rubric_free.toml)
 GRADER_FAULT = Feedback(
     expected=Text("採点が完了すること", "the check to complete"),
     got="the check itself failed (a grader error, not your fault)",

@@ -42,6 +42,7 @@ from grader import protocol
 
 HARNESS = Path(__file__).with_name("harness.py")
 EXPORT = Path(__file__).with_name("export.py")
+NOTEBOOK_TRACE = Path(__file__).with_name("notebook_trace.py")
 PROTOCOL = Path(protocol.__file__)
 WORKER_UID = 65534          # "nobody": owns nothing of the grader's
 OUTPUT_TAIL_BYTES = 64 * 1024
@@ -492,6 +493,7 @@ class JobFolder:
         shutil.copy2(HARNESS, self.harness / "harness.py")
         shutil.copy2(PROTOCOL, self.harness / "protocol.py")
         shutil.copy2(EXPORT, self.harness / "export.py")
+        shutil.copy2(NOTEBOOK_TRACE, self.harness / "notebook_trace.py")
         shutil.copyfile(submission, self.work / _safe_name(submission.name))
 
     def hand_over(self) -> None:

@@ -62,3 +62,19 @@ def test_a_cell_with_a_syntax_error_costs_only_what_depends_on_it(tmp_path):
     assert result.score == 100
     errors = [(e.cell, e.error_type) for e in result.cell_errors]
     assert (6, "SyntaxError") in errors
+
+
+# ------------------------------------------------------------------ which mode
+def test_auto_mode_grades_a_notebook_without_contract_functions_free_form(tmp_path):
+    from grader.grade import grading_mode
+    from grader.load import load_submission
+    from grader.rubric import load_rubric
+    rubric = load_rubric()
+    chapter = tmp_path / "chapter.py"
+    chapter.write_text("# %%\nfrom tensorflow import keras\nmodel = keras.Sequential()\n\n# %%\ndef helper(x):\n    return x\n")
+    partly = tmp_path / "partly.py"
+    partly.write_text("# %%\ndef preprocess_cnn(images):\n    return images / 255.0\n")
+    assert grading_mode(load_submission(chapter), rubric, "auto") == "free"
+    assert grading_mode(load_submission(partly), rubric, "auto") == "contract"
+    assert grading_mode(load_submission(REFERENCE_PY), rubric, "auto") == "contract"
+    assert grading_mode(load_submission(partly), rubric, "free") == "free"  # asked for: as asked

@@ -32,12 +32,24 @@ VISIBILITY_LABELS = {
     "after_published": Text(ja="成績公開後に公開", en="shown once grades are published"),
 }
 
+# How each grading mode is named in the reports (GradeResult.mode).
+MODE_LABELS = {
+    "contract": Text(ja="テンプレート（関数の仕様どおり）", en="template (the function contract)"),
+    "free": Text(ja="自由形式（ノートブックの処理を追跡）", en="free-form (the notebook's work, traced)"),
+}
+
+
+def mode_label(mode: str) -> Text:
+    return MODE_LABELS.get(mode, Text(ja=mode, en=mode))
+
+
 # Labels of the report sections, one place so the terminal, HTML and Gradescope texts agree.
 LABELS = {
     "report": Text(ja="採点結果", en="Grading report"),
     "submission": Text(ja="提出物", en="Submission"),
     "student": Text(ja="学生", en="Student"),
     "status": Text(ja="状態", en="Status"),
+    "mode": Text(ja="採点モード", en="Mode"),
     "score": Text(ja="得点", en="Score"),
     "checks": Text(ja="自動採点の項目", en="Automatic checks"),
     "part": Text(ja="パート", en="Part"),

@@ -23,7 +23,7 @@ import os
 from typing import Any
 
 from grader.reports.common import (LABELS, atomic_write_text, check_lang, deliverable_label, integrity_kind_label,
-                                   status_label)
+                                   mode_label, status_label)
 from grader.reports.safe_text import clean, clean_line
 from grader.results import GRADED, CheckResult, GradeResult, IntegrityFlag
 
@@ -123,7 +123,8 @@ def _summary(result: GradeResult, lang: str) -> str:
     other = "en" if lang == "ja" else "ja"
     lines = [f"⚠ {_bilingual('integrity_note')}", ""] if result.integrity else []
     lines += [f"{label('submission')}: {clean_line(result.submission)}",
-              f"{label('status')}: {status_label(result.status).in_lang(lang)}"]
+              f"{label('status')}: {status_label(result.status).in_lang(lang)}",
+              f"{label('mode')}: {mode_label(result.mode).in_lang(lang)}"]
     if result.status != GRADED:
         lines.append("")
         lines.append(f"{label('reason')}:")

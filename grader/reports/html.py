@@ -16,7 +16,7 @@ import re
 from html import escape
 
 from grader.reports.common import (COURSE_TITLE, LABELS, VISIBILITY_LABELS, atomic_write_text, deliverable_label,
-                                   fmt_score, integrity_kind_label, status_label)
+                                   fmt_score, integrity_kind_label, mode_label, status_label)
 from grader.reports.safe_text import clean
 from grader.results import GRADED, CheckResult, Feedback, GradeResult, IntegrityFlag, Text
 
@@ -137,6 +137,7 @@ def _header(result: GradeResult) -> str:
     if student:
         rows.append((LABELS["student"], _e(student)))
     rows.append((LABELS["status"], f'<span class="{status_class}">{_bi(status_label(result.status))}</span>'))
+    rows.append((LABELS["mode"], _bi(mode_label(result.mode))))
     meta = "".join(f"<dt>{_bi(label)}</dt><dd>{value}</dd>" for label, value in rows)
     score, max_score = fmt_score(result.score, result.max_score).split("/")
     return f"""<header>

@@ -158,6 +158,8 @@ def _overview(summary: ClassSummary, scores: list[float]) -> str:
             ("Invalid submissions / 読み込めない提出物", str(counts[INVALID_SUBMISSION])),
             ("Grader errors / 採点エラー", str(counts[GRADER_ERROR])),
             ("Late / 遅延提出", str(late)),
+            ("Template mode / テンプレート形式", str(sum(1 for e in summary.entries if e.result.mode != "free"))),
+            ("Free-form mode / 自由形式", str(sum(1 for e in summary.entries if e.result.mode == "free"))),
             ("Flagged for review / 要確認（整合性）", f"<span class='flagged'>{flagged}</span>" if flagged else "0"),
             ("Refused or unreadable entries / 除外した項目", str(len(summary.problems)))]
     for name, label in (("mean", "Mean / 平均"), ("median", "Median / 中央値"),

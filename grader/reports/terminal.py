@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text as RichText
 
 from grader.reports.common import (LABELS, VISIBILITY_LABELS, check_lang, deliverable_label, fmt_score,
-                                   integrity_kind_label, status_label)
+                                   integrity_kind_label, mode_label, status_label)
 from grader.reports.framework_noise import without_noise
 from grader.reports.safe_text import clean, clean_line
 from grader.results import GRADED, CheckResult, GradeResult, IntegrityFlag
@@ -49,6 +49,7 @@ def _header(result: GradeResult, lang: str) -> Panel:
         student = " ".join(part for part in (result.student_id, result.student_name) if part)
         lines.append(_field(_label("student", lang), student, multiline=False))
     lines.append(_field(_label("status", lang), status_label(result.status).in_lang(lang), status_style))
+    lines.append(_field(_label("mode", lang), mode_label(result.mode).in_lang(lang), multiline=False))
     lines.append(_field(_label("score", lang), fmt_score(result.score, result.max_score), "bold"))
     return Panel(Group(*lines), title=_label("report", lang), title_align="left", expand=False)
 

@@ -1,0 +1,1 @@
+"""Free-form checks: one test per entry of assignment/rubric_free.toml (see evidence.py)."""

@@ -1,0 +1,71 @@
+"""grader/notebook_trace.py: the worker side of free-form mode finds the served rows in whatever a
+notebook made of them, tells label formats apart, and describes what it fitted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.notebook_trace import DatasetIndex, NotebookTrace, label_format
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, size=(400, 28, 28), dtype=np.uint8)
+    x[:, :4] = 0  # blank borders, as MNIST has
+    return x, rng.integers(0, 10, size=400)
+
+
+@pytest.mark.parametrize("transform", [
+    lambda x: x.reshape(len(x), 784).astype("float32") / 255,
+    lambda x: (x / 255.0).reshape(-1, 28, 28, 1),
+    lambda x: x.astype("float64") * 2.0 - 7.0,
+])
+def test_rows_are_found_whatever_the_shape_and_scale(images, transform):
+    x, y = images
+    index = DatasetIndex(x, y)
+    order = np.random.default_rng(0).permutation(len(x))[:150]
+    assert np.array_equal(index.rows(transform(x[order])), order)
+
+
+def test_images_that_are_not_served_are_not_found(images):
+    x, y = images
+    index = DatasetIndex(x, y)
+    other = np.random.default_rng(99).integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    assert (index.rows(other) == -1).all()
+    assert index.rows(np.zeros((5, 32, 32, 3))) is None  # another image size: not this split
+
+
+def test_an_image_flat_over_the_signature_pixels_matches_nothing(images):
+    x, y = images
+    index = DatasetIndex(x, y)
+    assert (index.rows(np.full((2, 28, 28), 7, dtype=np.uint8)) == -1).all()
+
+
+def test_label_formats_and_whether_they_are_the_rows_labels():
+    labels = np.array([3, 1, 4, 1, 5])
+    rows = np.array([0, 1, 2, 3, 4])
+    assert label_format(np.eye(10)[labels], labels, rows) == {"format": "one-hot", "matches": True, "shape": [5, 10]}
+    assert label_format(labels.reshape(-1, 1), labels, rows)["format"] == "integer"
+    assert label_format(labels, labels, rows)["matches"]
+    assert not label_format(labels[::-1], labels, rows)["matches"]
+    assert label_format(np.zeros((5, 3, 2)), labels, rows)["format"] == "other"
+
+
+def test_a_fit_is_traced_before_the_budget_cuts_it(images):
+    import keras
+    x, y = images
+    trace = NotebookTrace({"mnist:train": (x[:300], y[:300]), "mnist:test": (x[300:], y[300:])})
+    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    flat = x[:300].reshape(300, 784) / 255.0
+    record = trace.record_fit(model, {"x": flat[:200], "y": np.eye(10)[y[:200]], "epochs": 5,
+                                      "validation_data": (flat[200:], np.eye(10)[y[200:300]])})
+    assert record["split"] == "mnist:train" and np.array_equal(record["rows"], np.arange(200))
+    assert record["scale"] == pytest.approx([1 / 255, 0.0], abs=1e-6)
+    assert record["labels"]["format"] == "one-hot" and record["labels"]["matches"]
+    assert np.array_equal(record["validation"]["rows"], np.arange(200, 300)) and record["fresh"]
+    again = trace.record_fit(model, {"x": flat, "y": y[:300], "validation_split": 0.25})
+    assert not again["fresh"] and len(again["rows"]) == 225 and len(again["validation"]["rows"]) == 75
+    assert trace.locate(x[300:])["split"] == "mnist:test"
