@@ -9,6 +9,7 @@ custom objects) and weights from an `.npz` of plain arrays. Nothing is unpickled
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -107,7 +108,8 @@ class ModelArtifact:
         _check_architecture(self.architecture)
         import keras
         try:
-            model = keras.saving.deserialize_keras_object(self.architecture, safe_mode=True)
+            # Keras consumes parts of a Functional model's config: it gets a copy, the artifact keeps its own.
+            model = keras.saving.deserialize_keras_object(copy.deepcopy(self.architecture), safe_mode=True)
             model.set_weights(self.weights)
         except Exception as exc:
             raise ArtifactError(f"model could not be rebuilt: {type(exc).__name__}: {str(exc)[:200]}") from None

@@ -182,7 +182,8 @@ class NotebookTrace:
         elif split > 0:
             cut = int(np.floor(len(where["rows"]) * (1.0 - split)))
             record["validation"] = {"kind": "split", "split": where["split"], "rows": where["rows"][cut:]}
-            record["rows"] = where["rows"][:cut]
+            record["rows"], record["rows_given"] = where["rows"][:cut], cut
+            record["rows_found"] = int((where["rows"][:cut] >= 0).sum())
         self.fitted.add(serial)
         self.fits.append(record)
         return record

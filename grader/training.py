@@ -15,6 +15,7 @@ worker (where student code runs) reports:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -79,7 +80,7 @@ def fresh_model(architecture: dict, settings: CompileSettings, seed: int):
     validated settings. The architecture must already have passed the artifact allow-list."""
     import keras
     keras.utils.set_random_seed(seed)
-    model = keras.saving.deserialize_keras_object(architecture, safe_mode=True)
+    model = keras.saving.deserialize_keras_object(copy.deepcopy(architecture), safe_mode=True)  # Keras consumes it
     check_cost(model)
     optimizer = keras.optimizers.deserialize(
         {"module": "keras.optimizers", "class_name": settings.optimizer["class_name"],

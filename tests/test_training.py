@@ -113,3 +113,19 @@ def test_the_reference_cifar_model_is_well_within_the_cost_limits():
     assert model.count_params() == 282_250  # 896 + 18,496 + 262,208 + 650
     assert 5_000_000 < multiply_adds(model) < MAX_MULTIPLY_ADDS / 40
 
+
+
+def test_a_functional_model_can_be_trained_again_from_the_same_architecture():
+    # Keras consumes parts of a Functional config while rebuilding it: every training gets a copy.
+    import json
+    import keras
+    from grader.compile_config import compile_settings
+    from grader.training import fresh_model
+    inputs = keras.Input(shape=(28, 28, 1))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    architecture = json.loads(model.to_json())
+    settings = compile_settings(model.get_compile_config())
+    first, second = fresh_model(architecture, settings, 1), fresh_model(architecture, settings, 2)
+    assert first.count_params() == second.count_params() == model.count_params()
