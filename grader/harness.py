@@ -33,6 +33,8 @@ from export import (Exporter, ProbeInputs, _json_dumps, _open, call_each, instal
                     write_result)
 from notebook_trace import NotebookTrace, install_trace_hooks  # noqa: E402
 
+TRACE_RECORD_FIT = NotebookTrace.record_fit  # captured before student code runs
+
 
 
 class StepTimeout(BaseException):
@@ -415,6 +417,8 @@ class Harness:
             seen.append("keras.Model.fit was replaced")
         if self.recorder.invocations != len(self.recorder.calls):
             seen.append(f"{len(self.recorder.calls)} fit records for {self.recorder.invocations} fit calls")
+        if self.trace is not None and type(self.trace).record_fit is not TRACE_RECORD_FIT:
+            seen.append("the notebook trace's record_fit was replaced")
         return seen
 
     # Each probe_<kind> returns the value to export; its inputs come from IN_DIR.

@@ -243,7 +243,19 @@ def _loss_name(model) -> str:
 
 
 def install_trace_hooks(keras, trace: NotebookTrace) -> None:
-    """Record evaluate() and confusion matrices (fit is recorded by the harness's fit wrapper)."""
+    """Record every model compiled or predicted with, evaluate() calls and confusion matrices (fit is
+    recorded by the harness's fit wrapper)."""
+    original_compile, original_predict = keras.Model.compile, keras.Model.predict
+
+    def compile(self, *args, **kwargs):
+        trace.serial_of(self)
+        return original_compile(self, *args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        trace.serial_of(self)
+        return original_predict(self, *args, **kwargs)
+
+    keras.Model.compile, keras.Model.predict = compile, predict
     original_evaluate = keras.Model.evaluate
 
     def evaluate(self, x=None, *args, **kwargs):

@@ -15,9 +15,9 @@ import numpy as np
 
 from grader import protocol
 from grader.artifacts import ArtifactError, ModelArtifact
-from grader.checks.support import CheckContext, fail
+from grader.checks.support import CheckContext, fail, flagged
 from grader.compile_config import TrainingRefused, compile_settings
-from grader.results import Text
+from grader.results import TAMPERING, Text
 
 SPLIT_SIZES_KEY = "split_sizes"
 CROSSENTROPY_FOR = {"one-hot": "categorical_crossentropy", "integer": "sparse_categorical_crossentropy"}
@@ -136,6 +136,16 @@ def trace_of(ctx: CheckContext) -> Trace:
     if "free_trace" not in ctx.memo:
         ctx.memo["free_trace"] = _read_trace(ctx)
     return ctx.memo["free_trace"]
+
+
+def records_of(ctx: CheckContext) -> Trace:
+    """The trace, for a check that believes its records (rows, labels, histories): those are written
+    by the harness inside the student's process, so a harness that saw its instruments changed
+    voids the check (models are rebuilt and judged by the grader whatever the harness saw)."""
+    result = ctx.probe(protocol.PROBE_TRACE)
+    if result.tampering:
+        flagged(ctx, TAMPERING, "trace: " + "; ".join(result.tampering))
+    return trace_of(ctx)
 
 
 def _read_trace(ctx: CheckContext) -> Trace:

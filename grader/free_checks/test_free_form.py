@@ -9,7 +9,7 @@ import numpy as np
 
 from grader.checks.support import check, fail
 from grader.compile_config import TrainingRefused, compile_settings
-from grader.free_checks.evidence import Fit, Model, listing, loss_fits_labels, trace_of
+from grader.free_checks.evidence import Fit, Model, listing, loss_fits_labels, records_of, trace_of
 from grader.results import Text
 from grader.training import decided_accuracy, measured_accuracy
 
@@ -68,7 +68,7 @@ def test_dense_model(ctx):
 
 def check_training(ctx, check_id: str, candidates: list[Model], what: Text) -> None:
     """A fit of one of `candidates` on MNIST training rows scaled to [0,1], with a loss that fits its labels."""
-    trace = trace_of(ctx)
+    trace = records_of(ctx)
     fits = trace.fits_of({m.serial for m in candidates})
     check(bool(fits), Text(f"{what.ja}を fit で学習すること", f"{what.en} trained with fit"),
           "no fit of such a model" if candidates else "no such model (" + listing(trace.models) + ")",
@@ -201,7 +201,7 @@ def fold_problems(trace, fits: list[Fit]) -> list[str]:
 
 
 def test_cross_validation(ctx):
-    trace = trace_of(ctx)
+    trace = records_of(ctx)
     on_test = [fit for fit in trace.fits if fit.split == "cifar10:test" and fit.recognised()]
     check(not on_test, Text("テストデータを学習に使わないこと", "no test images in training"),
           f"fit {on_test[0].index + 1} trained on CIFAR-10 test images" if on_test else "",
@@ -258,7 +258,7 @@ def drawn_in(figure: dict, values: list[float]) -> list[dict]:
 
 
 def test_learning_curves(ctx):
-    trace = trace_of(ctx)
+    trace = records_of(ctx)
     candidates = curves(trace)
     check(bool(candidates), Text("検証データつきの学習（History に val_ 指標）", "training with validation data (val_ metrics in the History)"),
           "no fit recorded validation metrics",
@@ -293,7 +293,7 @@ def label_count(title: str) -> int:
 
 
 def test_error_analysis(ctx):
-    trace = trace_of(ctx)
+    trace = records_of(ctx)
     matrices = [c for c in trace.confusion_matrices if c.get("shape") == [10, 10]]
     drawn = [f for f in trace.figures for ax in f.get("axes", []) for shape in ax.get("images", [])
              if list(shape)[:2] == [10, 10]] + [f for f in trace.figures if [10, 10] in f.get("meshes", [])]
