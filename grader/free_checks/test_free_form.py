@@ -29,9 +29,14 @@ def softmax_over_10(model: Model) -> bool:
     return model.output() == (10, "softmax")
 
 
-def dense_models(models: list[Model]) -> list[Model]:
+def dense_mnist_models(models: list[Model]) -> list[Model]:
+    """Dense-only models on 784 inputs, whatever their output (the training check judges any of them)."""
     return [m for m in models if m.keras_model is not None and "Dense" in m.kinds()
-            and set(m.kinds()) <= DENSE_ONLY and int(np.prod(m.input_shape() or (0,))) == 784 and softmax_over_10(m)]
+            and set(m.kinds()) <= DENSE_ONLY and int(np.prod(m.input_shape() or (0,))) == 784]
+
+
+def dense_models(models: list[Model]) -> list[Model]:
+    return [m for m in dense_mnist_models(models) if softmax_over_10(m)]
 
 
 def mnist_cnns(models: list[Model]) -> list[Model]:
@@ -97,7 +102,7 @@ def check_training(ctx, check_id: str, candidates: list[Model], what: Text) -> N
 
 def test_dense_training(ctx):
     trace = trace_of(ctx)
-    check_training(ctx, "dense_training", dense_models(trace.models), Text("Dense モデル", "the Dense model"))
+    check_training(ctx, "dense_training", dense_mnist_models(trace.models), Text("Dense モデル", "the Dense model"))
 
 
 # ------------------------------------------------------------------ Part B
@@ -121,37 +126,60 @@ def test_cnn_training(ctx):
     check_training(ctx, "cnn_training", mnist_cnns(trace.models), Text("4 次元 MNIST 入力の CNN ", "the MNIST CNN"))
 
 
+MAX_ACCURACY_CANDIDATES = 3  # a sweep's distinct CNN setups the grader trains, newest first
+
+
+def distinct_setups(models: list[Model]) -> list[tuple[Model, object]]:
+    """The newest model of each distinct (architecture, compile settings), newest first: a sweep that
+    builds the same CNN with three learning rates is three setups."""
+    seen, setups = set(), []
+    for model in reversed(models):
+        try:
+            settings = compile_settings(model.artifact.compile)
+        except TrainingRefused:
+            continue
+        key = repr((model.artifact.architecture, settings))
+        if key not in seen:
+            seen.add(key)
+            setups.append((model, settings))
+    return setups
+
+
 def test_cnn_test_accuracy(ctx):
     trace = trace_of(ctx)
     fitted = {fit.model for fit in trace.fits}
     candidates = chapter_cnns(trace.models) or [m for m in mnist_cnns(trace.models) if m.serial in fitted]
     check(bool(candidates), Text("4 次元 MNIST 入力の CNN", "a CNN on 4-D MNIST input"), listing(trace.models),
           Text("実習②の CNN を作って学習してください。", "Build and train the CNN of exercise 2."))
-    model = candidates[-1]
-    try:
-        settings = compile_settings(model.artifact.compile)
-    except TrainingRefused as exc:
-        fail(Text("標準の設定で compile されたモデル", "a model compiled with built-in settings"), str(exc),
-             Text("model.compile(optimizer='adam', loss=..., metrics=['accuracy'])", "model.compile(optimizer='adam', loss=..., metrics=['accuracy'])"))
+    setups = distinct_setups(candidates)
+    check(bool(setups), Text("標準の設定で compile された CNN", "a CNN compiled with built-in settings"),
+          listing(candidates), Text("model.compile(optimizer='adam', loss=..., metrics=['accuracy'])",
+                                    "model.compile(optimizer='adam', loss=..., metrics=['accuracy'])"))
     budget = ctx.rubric.budget["cnn"]
+    tried = []
+    for model, settings in setups[:MAX_ACCURACY_CANDIDATES]:
+        def measure(seed: int, model=model, settings=settings) -> float:
+            return measured_accuracy(ctx.memo, ctx.plan, budget, "cnn", model.artifact.architecture, settings, seed)
 
-    def measure(seed: int) -> float:
-        return measured_accuracy(ctx.memo, ctx.plan, budget, "cnn", model.artifact.architecture, settings, seed)
-
-    try:
-        accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],
-                                      budget["recheck_within"])
-    except TrainingRefused as exc:
-        fail(Text("採点システムが学習できるモデル", "a model the grader can train"), str(exc),
-             Text("章の規模のモデルにしてください。", "Keep the model at the chapter's scale."))
-    accuracy = float(np.mean(accuracies))
-    judged(ctx, "cnn_test_accuracy", model, f"test accuracy {accuracy:.3f} over {len(accuracies)} training(s) by the grader")
-    check(accuracy >= budget["min_accuracy"],
-          Text(f"テスト精度 {budget['min_accuracy']:.2f} 以上（{budget['train_samples']} 枚・{budget['epochs']} エポック）",
-               f"test accuracy >= {budget['min_accuracy']:.2f} ({budget['train_samples']} images, {budget['epochs']} epochs)"),
-          f"test accuracy {accuracy:.3f} of {model.describe()}",
-          Text("出力層の softmax、損失関数、オプティマイザの学習率を確認してください。",
-               "Check the softmax output, the loss and the optimizer's learning rate."))
+        try:
+            accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],
+                                          budget["recheck_within"])
+        except TrainingRefused as exc:
+            tried.append(f"{model.describe()}: refused ({exc})")
+            continue
+        accuracy = float(np.mean(accuracies))
+        tried.append(f"{model.describe()} with {settings.optimizer['class_name']}: {accuracy:.3f}")
+        if accuracy >= budget["min_accuracy"]:
+            why = "" if len(setups) == 1 else f", the best of the notebook's {min(len(setups), MAX_ACCURACY_CANDIDATES)} newest CNN setups"
+            judged(ctx, "cnn_test_accuracy", model,
+                   f"test accuracy {accuracy:.3f} over {len(accuracies)} training(s) by the grader{why}")
+            return
+    ctx.measured["cnn_test_accuracy"] = "; ".join(tried)
+    fail(Text(f"テスト精度 {budget['min_accuracy']:.2f} 以上（{budget['train_samples']} 枚・{budget['epochs']} エポック）",
+              f"test accuracy >= {budget['min_accuracy']:.2f} ({budget['train_samples']} images, {budget['epochs']} epochs)"),
+         "; ".join(tried)[:500],
+         Text("出力層の softmax、損失関数、オプティマイザの学習率を確認してください。",
+              "Check the softmax output, the loss and the optimizer's learning rate."))
 
 
 # ------------------------------------------------------------------ Part C
