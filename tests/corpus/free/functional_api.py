@@ -1,5 +1,5 @@
 # free-corpus: full homework written with the functional API (keras.Input + keras.Model) everywhere, (28, 28) input + Flatten for the Dense model, StratifiedKFold; all correct
-# expect: dense_model=pass dense_training=pass cnn_model=pass cnn_training=pass cnn_accuracy=pass cifar_model=pass cross_validation=pass learning_curves=pass misclassification_analysis=pass
+# expect: dense_model=pass dense_training=pass cnn_model=pass cnn_training=pass cnn_test_accuracy=pass cifar_model=pass cross_validation=pass learning_curves=pass error_analysis=pass
 
 # %% [markdown]
 # # CNN I homework — functional API version

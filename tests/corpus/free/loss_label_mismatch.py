@@ -1,5 +1,5 @@
 # free-corpus: Parts A and B with the loss/label pairing swapped: the Dense model gets one-hot labels with sparse_categorical_crossentropy, the CNN gets integer labels with categorical_crossentropy (both fits raise)
-# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=fail cnn_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail misclassification_analysis=fail
+# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=fail cnn_test_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail error_analysis=fail
 
 # %%
 import numpy as np

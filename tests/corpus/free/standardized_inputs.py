@@ -1,5 +1,5 @@
 # free-corpus: Parts A and B; the Dense model's inputs are standardised to mean 0 / std 1 (not scaled to [0,1]); the CNN is correct; misclassified digits titled "pred x / true y"
-# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=pass cnn_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail misclassification_analysis=pass
+# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=pass cnn_test_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail error_analysis=pass
 
 # %%
 import numpy as np

@@ -1,5 +1,5 @@
 # free-corpus: hyper-parameter sweeps building many models in loops (Dense widths, CNN filter pairs incl. the chapter's 16/32); only a validation-accuracy comparison plot (no training curve), no misclassification analysis
-# expect: dense_model=pass dense_training=pass cnn_model=pass cnn_training=pass cnn_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail misclassification_analysis=fail
+# expect: dense_model=pass dense_training=pass cnn_model=pass cnn_training=pass cnn_test_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail error_analysis=fail
 
 # %% [markdown]
 # # いろいろなモデルを比較してみる

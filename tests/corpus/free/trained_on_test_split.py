@@ -1,5 +1,5 @@
 # free-corpus: Parts A and B; the Dense model is fit on the MNIST *test* split (variables mixed up) and "evaluated" on the training split; the CNN is correct
-# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=pass cnn_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail misclassification_analysis=fail
+# expect: dense_model=pass dense_training=fail cnn_model=pass cnn_training=pass cnn_test_accuracy=pass cifar_model=fail cross_validation=fail learning_curves=fail error_analysis=fail
 
 # %%
 import numpy as np
