@@ -90,6 +90,16 @@ def call_each(function, calls: list[dict], inputs: ProbeInputs) -> list[dict]:
     return outcomes
 
 
+def serial_in(models: list, model) -> int:
+    """The number of `model` in `models` (by identity), appended when new: how records name a model.
+    The list holds strong references, so a number is never reused while recording."""
+    for serial, known in enumerate(models):
+        if known is model:
+            return serial
+    models.append(model)
+    return len(models) - 1
+
+
 def write_result(folder: str, result: dict) -> None:
     """A probe's result.json (status, value or error, seconds, tampering notes)."""
     with _open(os.path.join(folder, P.RESULT_FILE), "w", encoding="utf-8") as f:

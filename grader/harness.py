@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import protocol as P  # noqa: E402
 from export import (Exporter, ProbeInputs, _json_dumps, _open, call_each, install_dataset_loaders,  # noqa: E402
-                    write_result)
+                    serial_in, write_result)
 from notebook_trace import NotebookTrace, install_trace_hooks  # noqa: E402
 
 TRACE_RECORD_FIT = NotebookTrace.record_fit  # captured before student code runs
@@ -144,11 +144,7 @@ class FitRecorder:
         self.active = False
 
     def serial_of(self, model) -> int:
-        for serial, known in enumerate(self.models):
-            if known is model:
-                return serial
-        self.models.append(model)
-        return len(self.models) - 1
+        return serial_in(self.models, model)
 
     def row_indices(self, x) -> list[int]:
         """Index of each row of `x` among the probe images (-1 for a row that is not one of them)."""
