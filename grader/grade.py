@@ -47,10 +47,13 @@ MODES = ("auto", protocol.MODE_CONTRACT, protocol.MODE_FREE)
 
 
 def grading_mode(submission: Submission, rubric: Rubric, requested: str) -> str:
-    """The mode a submission is graded in: as requested, or in "auto" free-form when its cells define
-    none of the contract's functions (a chapter-style notebook)."""
+    """The mode a submission is graded in: as requested, or in "auto" free-form when it has code but
+    its cells define none of the contract's functions (a chapter-style notebook). A notebook without
+    code is graded against the contract, whose feedback names the functions to write."""
     if requested != "auto":
         return requested
+    if not any(cell.source.strip() for cell in submission.cells):
+        return protocol.MODE_CONTRACT
     contract = {check.function for check in rubric.checks}
     defined = set()
     for cell in submission.cells:

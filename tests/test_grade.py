@@ -78,3 +78,6 @@ def test_auto_mode_grades_a_notebook_without_contract_functions_free_form(tmp_pa
     assert grading_mode(load_submission(partly), rubric, "auto") == "contract"
     assert grading_mode(load_submission(REFERENCE_PY), rubric, "auto") == "contract"
     assert grading_mode(load_submission(partly), rubric, "free") == "free"  # asked for: as asked
+    prose = tmp_path / "prose.py"
+    prose.write_text("# %% [markdown]\n# only words\n")
+    assert grading_mode(load_submission(prose), rubric, "auto") == "contract"  # no code: the contract's advice

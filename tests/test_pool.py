@@ -202,14 +202,19 @@ def test_ctrl_c_stops_the_pool_and_every_process_it_started(tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(CTRL_C_SCRIPT.format(tests=str(TESTS), pid_file=str(pid_files[0]),
                                            pid_file2=str(pid_files[1])))
-    run = subprocess.Popen([sys.executable, str(script)], cwd=PROJECT, start_new_session=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output to a file, not a pipe: reading a pipe to its end would also wait for every process
+    # that inherited it (multiprocessing's resource tracker ends on its own, later), not for the pool.
+    output = tmp_path / "stderr.txt"
+    with output.open("w") as stderr_file:
+        run = subprocess.Popen([sys.executable, str(script)], cwd=PROJECT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=stderr_file, text=True)
     children = [psutil.Process(int(wait_for_file(path))) for path in pid_files]
     # The pool's processes (not multiprocessing's resource tracker, which ends on its own later).
     workers = [p for p in psutil.Process(run.pid).children() if "spawn_main" in command_line(p)]
     assert len(workers) == 2
     os.killpg(run.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole foreground group
-    _, stderr = run.communicate(timeout=60)
+    run.wait(timeout=60)
+    stderr = output.read_text()
     assert run.returncode != 0 and "KeyboardInterrupt" in stderr
     assert not [p for p in children if running(p)], "a child of a stopped task is still running"
     assert not [p for p in workers if running(p)], "a pool process is still running"
