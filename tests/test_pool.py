@@ -185,12 +185,17 @@ def command_line(process: psutil.Process) -> str:
 
 
 CTRL_C_SCRIPT = """
+import signal
 import sys
 sys.path.insert(0, {tests!r})
 import fake_grading
 from grader.pool import ProcessPool, Task
 
 if __name__ == "__main__":
+    # As in a terminal. A shell that runs the suite in the background (`pytest &`, a CI step)
+    # starts it with SIGINT ignored, which every process it starts inherits: the pool would then
+    # never see the Ctrl-C this test sends.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     pool = ProcessPool(2, task_timeout=600)
     pool.run(fake_grading.hang_unless_none, [Task("hangs", ({pid_file!r},)), Task("also", ({pid_file2!r},))],
              print)
