@@ -76,6 +76,9 @@ def build_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, ce
 FREE_MNIST_TEST = np.r_[0:HELD_OUT_TEST.start, HELD_OUT_TEST.stop:10_000, 0:HELD_OUT_TEST.stop - HELD_OUT_TEST.start]
 FREE_CIFAR_TRAIN = slice(0, 5000)
 FREE_CIFAR_TEST = slice(0, 1000)
+# Three epochs, so that a learning curve has points enough to be told from another fit's values
+# (with one epoch two fits' accuracies coincide by chance).
+FREE_NOTEBOOK_BUDGET = {**NOTEBOOK_BUDGET, "max_epochs": 3}
 
 
 def build_free_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, cells: list[dict],
@@ -92,7 +95,7 @@ def build_free_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | Non
                     "x_test": cifar.x_test[FREE_CIFAR_TEST], "y_test": cifar.y_test[FREE_CIFAR_TEST].reshape(-1, 1)},
     }
     spec = {"seed": seed, "cells": cells, "probes": [{"id": protocol.PROBE_TRACE, "kind": protocol.PROBE_TRACE}],
-            "budget": NOTEBOOK_BUDGET, "limits": limits, "skip": [], "mode": protocol.MODE_FREE}
+            "budget": FREE_NOTEBOOK_BUDGET, "limits": limits, "skip": [], "mode": protocol.MODE_FREE}
     held_out = {"mnist": (mnist.x_test[HELD_OUT_TEST], mnist.y_test[HELD_OUT_TEST])}
     training = {part: _training_subset(rubric, part, mnist) for part in rubric.budget}
     training_key = hashlib.sha256(f"{salt}:training:{sha256}".encode()).hexdigest()
