@@ -10,6 +10,8 @@ grader but export.py. Records, for the grader's free-form checks (grader/checks/
 * every `evaluate` (model and rows) and every confusion matrix computed with scikit-learn or
   TensorFlow;
 * every figure the notebook drew (described at `plt.show()` and at the end of each cell);
+* for the first fits (protocol.MAX_REPLAYED_FITS), what the grader needs to repeat the fit: the data
+  it trained on after the budget's cut, the weights it started from, its compile settings;
 * at the end, each model fitted or compiled, exported as architecture, weights and compile settings.
 
 Everything here is written inside the student's process: the grader treats it as claims, rebuilds
@@ -24,9 +26,11 @@ import json
 import numpy as np
 
 try:  # in the grader's package (tests), a package module
-    from .export import describe_axes, serial_in
+    from . import protocol as P
+    from .export import compile_config, describe_axes, serial_in
 except ImportError:  # beside harness.py in the worker, a top-level module
-    from export import describe_axes, serial_in
+    import protocol as P
+    from export import compile_config, describe_axes, serial_in
 
 SIGNATURE_PIXELS = 256     # the highest-variance pixels of a dataset, compared between images
 MATCH_TOLERANCE = 1e-3
@@ -133,6 +137,9 @@ class NotebookTrace:
         self.evaluations: list[dict] = []
         self.confusion_matrices: list[dict] = []
         self.figures: dict[int, dict] = {}
+        self.compiles: dict[int, int] = {}   # model serial -> how many times it was compiled
+        self.replay_bytes = 0
+        self.replays = 0
         self.cell = -1
 
     def index(self, split: str) -> DatasetIndex:
@@ -184,6 +191,33 @@ class NotebookTrace:
         self.fits.append(record)
         return record
 
+    def prepare_replay(self, model, record: dict, arguments: dict, unreplayed: list[str]) -> None:
+        """Before a fit runs (cut to the budget): set the random layers' seeds and keep what the
+        grader needs to repeat it, or why it cannot."""
+        data = _replay_data(arguments)
+        if not model.built and "arrays" in data:
+            # A Sequential without an input shape gets its weights inside fit, where they could not
+            # be kept: build it here on the same shape (Keras would do the same on the first batch).
+            model.build((None, *data["arrays"][0].shape[1:]))
+        P.seed_random_layers(model)
+        reason = ("fit was called with " + ", ".join(unreplayed[:4]) if unreplayed else "") or data.get("refused", "")
+        size = sum(a.nbytes for a in data.get("arrays", []))
+        weights = [np.array(w) for w in model.get_weights()] if not reason else []
+        size += sum(w.nbytes for w in weights)
+        if not reason and (self.replays >= P.MAX_REPLAYED_FITS or self.replay_bytes + size > P.MAX_REPLAY_BYTES):
+            reason = f"only the first fits are repeated by the grader ({P.MAX_REPLAYED_FITS}, {P.MAX_REPLAY_BYTES >> 20} MB)"
+        if reason:
+            record["replay"] = {"refused": reason}
+            return
+        self.replays += 1
+        self.replay_bytes += size
+        x, y, validation_x, validation_y = data["arrays"] + [None] * (4 - len(data["arrays"]))
+        record["replay"] = {"x": x, "y": y, "validation_x": validation_x, "validation_y": validation_y,
+                            "validation_split": float(arguments.get("validation_split", 0.0) or 0.0),
+                            "epochs": int(arguments.get("epochs", 1) or 1), "batch_size": arguments.get("batch_size"),
+                            "weights_before": weights, "compiled": self.compiles.get(record["model"], 0),
+                            "compile_json": json.dumps(compile_config(model), default=str)}
+
     def record_evaluation(self, model, x) -> None:
         where = self.locate(x)
         self.evaluations.append({"cell": self.cell, "model": self.serial_of(model), "split": where["split"],
@@ -217,11 +251,28 @@ class NotebookTrace:
                 "models": list(self.models[:MAX_MODELS]), "models_seen": len(self.models)}
 
 
+def _replay_data(arguments: dict) -> dict:
+    """Copies of the arrays a fit gets (x, y and validation x, y), or why it cannot be repeated."""
+    arrays = [arguments.get("x"), arguments.get("y")]
+    validation = arguments.get("validation_data")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            return {"refused": "its validation_data is not a pair (x, y) of arrays"}
+        arrays += list(validation)
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "iufb" and a.ndim >= 1 for a in arrays):
+        return {"refused": "its data are not numeric numpy arrays"}
+    if len(arrays[0]) != len(arrays[1]) or (validation is not None and len(arrays[2]) != len(arrays[3])):
+        return {"refused": "its x and y differ in length"}
+    return {"arrays": [np.array(a) for a in arrays]}
+
+
 def _plain(record: dict) -> dict:
-    """Rows as int32 arrays (exported as .npy), the rest as it is."""
+    """Rows as int32 arrays (exported as .npy), the rest as it is (the replay's data unchanged)."""
     out = {}
     for key, value in record.items():
-        if isinstance(value, np.ndarray):
+        if key == "replay":
+            out[key] = value
+        elif isinstance(value, np.ndarray):
             out[key] = value.astype(np.int32)
         elif isinstance(value, dict):
             out[key] = _plain(value)
@@ -244,7 +295,8 @@ def install_trace_hooks(keras, trace: NotebookTrace) -> None:
     original_compile, original_predict = keras.Model.compile, keras.Model.predict
 
     def compile(self, *args, **kwargs):
-        trace.serial_of(self)
+        serial = trace.serial_of(self)
+        trace.compiles[serial] = trace.compiles.get(serial, 0) + 1
         return original_compile(self, *args, **kwargs)
 
     def predict(self, *args, **kwargs):

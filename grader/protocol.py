@@ -119,6 +119,26 @@ def build_probe_model(keras, input_shape: tuple, num_classes: int, weights: list
     return model
 
 
+# ---------------------------------------------------------------- free-form fits, replayed
+# In free-form mode the harness keeps, for the notebook's first MAX_REPLAYED_FITS fits, the data each
+# fit trained on (after the budget's cut) and the weights it started from; the grader repeats the fit
+# and judges the History it gets itself. Random layers (Dropout, augmentation) draw from seed states
+# that both sides set the same way before every fit; batches go in order.
+MAX_REPLAYED_FITS = 24
+MAX_REPLAY_BYTES = 128 * 1024 * 1024   # data and starting weights kept for replays, all fits together
+FREE_FIT_SEED = 1729
+# Callbacks that do not change what a fit computes (the grader repeats as many epochs as the History has).
+REPLAYABLE_CALLBACKS = ("History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
+                        "TensorBoard", "TerminateOnNaN", "BackupAndRestore")
+
+
+def seed_random_layers(model) -> None:
+    """Set every seed state of the model's random layers to the value both sides use before a fit."""
+    states = [v for v in model.variables if str(getattr(v, "path", "")).endswith("seed_generator_state")]
+    for k, variable in enumerate(states):
+        variable.assign([FREE_FIT_SEED + k, 0])
+
+
 def weights_digest(arrays) -> str:
     """A digest of a model's weights (a list of numpy arrays), the same on both sides."""
     digest = hashlib.sha256()

@@ -10,7 +10,7 @@ worker (where student code runs) reports:
 * replay: every `fit` the worker recorded during the train_model and cross_validate probes ran on
   the probe model, whose initial weights the grader chose; the grader repeats each recorded fit
   (same rows, epochs, batch size, no shuffling) and believes the record only when it arrives at the
-  weights the worker reported.
+  weights the worker reported. Free-form fits are repeated too (grader/free_checks/replay.py).
 """
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def fresh_model(architecture: dict, settings: CompileSettings, seed: int):
     validated settings. The architecture must already have passed the artifact allow-list."""
     import keras
     keras.utils.set_random_seed(seed)
+    return compiled_model(architecture, settings)
+
+
+def compiled_model(architecture: dict, settings: CompileSettings, metrics=("accuracy",), run_eagerly: bool = False):
+    """The architecture (already through the artifact allow-list) rebuilt, refused if too costly, and
+    compiled with the validated settings."""
+    import keras
     model = keras.saving.deserialize_keras_object(copy.deepcopy(architecture), safe_mode=True)  # Keras consumes it
     check_cost(model)
     optimizer = keras.optimizers.deserialize(
@@ -90,7 +97,7 @@ def fresh_model(architecture: dict, settings: CompileSettings, seed: int):
         loss = {"categorical_crossentropy": keras.losses.CategoricalCrossentropy(from_logits=True),
                 "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 "binary_crossentropy": keras.losses.BinaryCrossentropy(from_logits=True)}.get(settings.loss, loss)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), run_eagerly=run_eagerly)
     return model
 
 

@@ -3,7 +3,8 @@
 The trace is written in the student's process, so it is read as untrusted data and reduced to what
 the grader can recompute: models are rebuilt from their exported architecture (allow-listed
 layers) and counted here; rows are indices into the splits the grader itself served, checked for
-range; fold structure, scale and label formats are judged from those rows by the checks.
+range; each fit is repeated by the grader (replay.py), which recomputes its rows, scale, labels and
+History from the data the fit trained on; fold structure is judged from those rows by the checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from grader import protocol
 from grader.artifacts import ArtifactError, ModelArtifact
 from grader.checks.support import CheckContext, fail, flagged
 from grader.compile_config import TrainingRefused, compile_settings
-from grader.results import TAMPERING, Text
+from grader.free_checks.replay import verify_fits
+from grader.results import TAMPERING, UNVERIFIED, Text
 
 SPLIT_SIZES_KEY = "split_sizes"
 CROSSENTROPY_FOR = {"one-hot": "categorical_crossentropy", "integer": "sparse_categorical_crossentropy"}
@@ -101,6 +103,8 @@ class Fit:
     validation_rows: np.ndarray | None
     validation_kind: str | None
     history: dict[str, list[float]]
+    replay: dict | None = None         # what the harness kept to repeat the fit (untrusted)
+    unverified: str = "not checked"    # why the grader could not establish the fit ("" once it did)
 
     @property
     def rows_found(self) -> int:
@@ -139,13 +143,21 @@ def trace_of(ctx: CheckContext) -> Trace:
 
 
 def records_of(ctx: CheckContext) -> Trace:
-    """The trace, for a check that believes its records (rows, labels, histories): those are written
-    by the harness inside the student's process, so a harness that saw its instruments changed
-    voids the check (models are rebuilt and judged by the grader whatever the harness saw)."""
+    """The trace, for a check that judges its fits: each fit is repeated by the grader
+    (replay.verify_fits) and only fits it established count. A harness that saw its instruments
+    changed, or a record its repetition contradicts, voids the check and flags the submission."""
     result = ctx.probe(protocol.PROBE_TRACE)
     if result.tampering:
         flagged(ctx, TAMPERING, "trace: " + "; ".join(result.tampering))
-    return trace_of(ctx)
+    trace = trace_of(ctx)
+    if "free_contradictions" not in ctx.memo:
+        served = {f"{name}:{split}": (arrays[f"x_{split}"], np.asarray(arrays[f"y_{split}"]))
+                  for name, arrays in ctx.plan.notebook_data.items() for split in ("train", "test")}
+        budget = ctx.plan.spec["budget"]
+        ctx.memo["free_contradictions"] = verify_fits(trace, served, budget["max_samples"], budget["max_epochs"])
+    if ctx.memo["free_contradictions"]:
+        flagged(ctx, UNVERIFIED, "; ".join(ctx.memo["free_contradictions"])[:500])
+    return trace
 
 
 def _read_trace(ctx: CheckContext) -> Trace:
@@ -171,6 +183,10 @@ def _read_trace(ctx: CheckContext) -> Trace:
         models.append(model)
     fits = [fit for index, record in enumerate(_list(value.get("fits")))
             if (fit := _fit(index, record, sizes)) is not None]
+    fitted: set[int] = set()
+    for fit in fits:  # a fold's model is fresh when no earlier fit trained it (not the harness's word)
+        fit.fresh = fit.model not in fitted
+        fitted.add(fit.model)
     try:
         figures = json.loads(value.get("figures_json") or "[]")
     except (TypeError, ValueError):
@@ -211,7 +227,8 @@ def _fit(index: int, record, sizes: dict) -> Fit | None:
                    validation_rows=_rows(validation.get("rows"), validation_split, sizes) if validation else None,
                    validation_kind=validation.get("kind") if validation else None,
                    history={str(k): [float(x) for x in v] for k, v in history.items()
-                            if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)})
+                            if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)},
+                   replay=record.get("replay") if isinstance(record.get("replay"), dict) else None)
     except (TypeError, ValueError):
         return None
 

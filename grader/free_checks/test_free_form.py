@@ -18,6 +18,10 @@ CHAPTER_CNN_PARAMETERS = 30_762
 CIFAR_CLASS_NAMES = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
 SCALE_HINT = Text("画素値を 255 で割って 0〜1 にしてから学習します（x.astype('float32') / 255）。",
                   "Scale the pixels to [0,1] before training (x.astype('float32') / 255).")
+REPEAT_HINT = Text("採点システムはノートブックの fit を自分で再実行して確かめます。numpy 配列で fit し、学習を変える"
+                   "コールバック（LearningRateScheduler など）、class_weight、sample_weight は使わないでください。",
+                   "The grader repeats each fit itself to confirm it: fit on numpy arrays, without callbacks that change "
+                   "the training (LearningRateScheduler, ...), class_weight or sample_weight.")
 LOSS_HINT = Text("章の表: One-hot ラベル（to_categorical）には categorical_crossentropy、整数ラベルには "
                  "sparse_categorical_crossentropy。",
                  "The chapter's table: one-hot labels (to_categorical) go with categorical_crossentropy, integer "
@@ -82,7 +86,9 @@ def check_training(ctx, check_id: str, candidates: list[Model], what: Text) -> N
     problems = []
     for fit in reversed(fits):
         model = trace.model(fit.model)
-        if not fit.recognised() or fit.split != "mnist:train":
+        if fit.unverified:
+            problems.append(f"fit {fit.index + 1}: not established by the grader ({fit.unverified})")
+        elif not fit.recognised() or fit.split != "mnist:train":
             problems.append(f"fit {fit.index + 1}: not on MNIST training images ({fit.split or 'rows not recognised'})")
         elif not fit.scaled_to_unit():
             problems.append(f"fit {fit.index + 1}: images scaled by {fit.scale[0]:.4g}, shifted by {fit.scale[1]:.3g}, "
@@ -91,10 +97,11 @@ def check_training(ctx, check_id: str, candidates: list[Model], what: Text) -> N
             problems.append(f"fit {fit.index + 1}: loss {model.loss() or '?'} with {fit.labels.get('format')} labels"
                             + ("" if fit.labels.get("matches") else " that are not the images' labels"))
         else:
-            judged(ctx, check_id, model, f"fit {fit.index + 1} of the notebook")
+            judged(ctx, check_id, model, f"fit {fit.index + 1} of the notebook, repeated by the grader")
             return
     first = problems[0]
-    hint = SCALE_HINT if "scaled" in first or "recognised" in first or "MNIST" in first else LOSS_HINT
+    hint = REPEAT_HINT if "not established" in first else \
+        SCALE_HINT if "scaled" in first or "recognised" in first or "MNIST" in first else LOSS_HINT
     fail(Text(f"{what.ja}を 0〜1 に正規化した MNIST 訓練画像で、ラベル形式に合う損失で学習",
               f"{what.en} trained on MNIST training images scaled to [0,1], with a loss that fits its labels"),
          "; ".join(problems[:3]), hint)
@@ -243,18 +250,20 @@ def test_cross_validation(ctx):
           "no fit on CIFAR-10 training images", Text(
               "KFold(n_splits=5, shuffle=True, random_state=42).split(x_train) の fold ごとに新しいモデルを学習します。",
               "For each fold of KFold(n_splits=5, shuffle=True, random_state=42).split(x_train), train a new model."))
-    judgements = {cell: fold_problems(trace, fits) for cell, fits in runs.items()}
+    judgements = {cell: fold_problems(trace, fits) + [f"fit {fit.index + 1} not established by the grader "
+                                                       f"({fit.unverified})" for fit in fits if fit.unverified][:2]
+                  for cell, fits in runs.items()}
     good = [cell for cell, problems in judgements.items() if not problems]
     if good:
         fits = runs[good[-1]]
-        ctx.measured["cross_validation"] = (f"{len(fits)} folds in cell {good[-1]}: models "
-                                            + ", ".join(f"#{f.model}" for f in fits))
+        ctx.measured["cross_validation"] = (f"{len(fits)} folds in cell {good[-1]}, each fit repeated by the grader: "
+                                            "models " + ", ".join(f"#{f.model}" for f in fits))
         return
     cell, problems = max(judgements.items(), key=lambda item: (len(runs[item[0]]), -len(item[1])))
     fail(Text("k ≥ 3 の fold、fold ごとに新しいモデル、検証 fold は重複せず全体を覆う",
               "k >= 3 folds, a fresh model per fold, validation folds disjoint and covering the data"),
          f"cell {cell}, {len(runs[cell])} fits: " + "; ".join(problems),
-         Text("for train_idx, val_idx in kf.split(x_train): model = build_model(); "
+         REPEAT_HINT if all("not established" in p for p in problems) else Text("for train_idx, val_idx in kf.split(x_train): model = build_model(); "
               "model.fit(x_train[train_idx], y_train[train_idx], validation_data=(x_train[val_idx], y_train[val_idx]))",
               "for train_idx, val_idx in kf.split(x_train): model = build_model(); "
               "model.fit(x_train[train_idx], y_train[train_idx], validation_data=(x_train[val_idx], y_train[val_idx]))"))
@@ -265,7 +274,7 @@ def curves(trace) -> list[tuple[str, list[float], list[float]]]:
     """(metric, training values, validation values) of every fit, and their means over each cell's fits."""
     found = []
     by_cell: dict[int, list[Fit]] = {}
-    for fit in trace.fits:
+    for fit in [fit for fit in trace.fits if not fit.unverified]:  # Histories the grader repeated
         by_cell.setdefault(fit.cell, []).append(fit)
         for metric in ("loss", "accuracy", "acc"):
             if metric in fit.history and f"val_{metric}" in fit.history:
@@ -288,10 +297,11 @@ def drawn_in(figure: dict, values: list[float]) -> list[dict]:
 def test_learning_curves(ctx):
     trace = records_of(ctx)
     candidates = curves(trace)
+    unrepeated = [f"; fit {fit.index + 1}: {fit.unverified}" for fit in trace.fits if fit.unverified]
     check(bool(candidates), Text("検証データつきの学習（History に val_ 指標）", "training with validation data (val_ metrics in the History)"),
-          "no fit recorded validation metrics",
-          Text("fit(..., validation_data=...) か validation_split=... で検証の指標も記録します。",
-               "Record validation metrics with fit(..., validation_data=...) or validation_split=...."))
+          "no fit the grader repeated recorded validation metrics" + "".join(unrepeated[:3]),
+          REPEAT_HINT if unrepeated else Text("fit(..., validation_data=...) か validation_split=... で検証の指標も記録します。",
+                                              "Record validation metrics with fit(..., validation_data=...) or validation_split=...."))
     seen = []
     for figure in trace.figures:
         for metric, training, validation in candidates:

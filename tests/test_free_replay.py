@@ -1,0 +1,175 @@
+"""grader/free_checks/replay.py: a free-form fit counts only when the grader, repeating it from the
+data the harness kept, finds the rows, labels and History its record names; edited records are
+contradicted, fits it cannot repeat are explained. Whole notebooks: tests/test_free_mode.py and the
+hostile case integrity_free_edited_records.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader.artifacts import ModelArtifact
+from grader.free_checks.evidence import Model, Trace, _fit
+from grader.free_checks.replay import verify_fits
+from grader.notebook_trace import NotebookTrace, _plain
+
+MAX_SAMPLES, MAX_EPOCHS = 64, 3
+SPLIT = "mnist:train"
+
+
+@pytest.fixture(scope="module")
+def served():
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=300).astype(np.uint8)
+    return {SPLIT: (images, labels)}
+
+
+def build(dropout: bool = True):
+    import keras
+    layers = [keras.Input(shape=(784,)), keras.layers.Dense(16, activation="relu")]
+    layers += [keras.layers.Dropout(0.3)] if dropout else []
+    model = keras.Sequential(layers + [keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def worker_fit(trace: NotebookTrace, model, x, y, validation=None, unreplayed=(), epochs=5, compiled=1):
+    """What the harness's fit wrapper does in free-form mode: trace, cut to the budget, keep the
+    replay data, fit in order; the History goes into the record."""
+    trace.compiles[trace.serial_of(model)] = compiled
+    arguments = {"x": x, "y": y, "epochs": epochs, "batch_size": 16}
+    if validation is not None:
+        arguments["validation_data"] = validation
+    record = trace.record_fit(model, arguments)
+    arguments["epochs"] = min(epochs, MAX_EPOCHS)
+    arguments["x"], arguments["y"] = x[:MAX_SAMPLES], y[:MAX_SAMPLES]
+    if validation is not None:
+        arguments["validation_data"] = tuple(v[:MAX_SAMPLES] for v in validation)
+    trace.prepare_replay(model, record, arguments, list(unreplayed))
+    history = model.fit(**arguments, shuffle=False, verbose=0)
+    record["history"] = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return record
+
+
+def grader_view(trace: NotebookTrace, served, edit=lambda records: None) -> Trace:
+    """The trace as the grader reads it (rows as int32, models rebuilt), after `edit` of the records."""
+    records = [_plain(record) for record in trace.fits]
+    edit(records)
+    sizes = {split: len(images) for split, (images, _) in served.items()}
+    models = []
+    for serial, keras_model in enumerate(trace.models):
+        artifact = ModelArtifact(json.loads(keras_model.to_json()), [np.array(w) for w in keras_model.get_weights()],
+                                 keras_model.get_compile_config())
+        models.append(Model(serial, artifact, artifact.build()))
+    return Trace(models=models, fits=[_fit(i, r, sizes) for i, r in enumerate(records)])
+
+
+def scaled(images, rows):
+    return images[rows].reshape(len(rows), -1).astype("float32") / 255.0
+
+
+def test_an_honest_fit_with_dropout_is_established_with_the_graders_own_values(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows, held = np.arange(100), np.arange(100, 150)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int),
+               validation=(scaled(images, held), labels[held].astype(int)))
+    view = grader_view(trace, served, edit=lambda records: records[0]["labels"].update(matches=False))
+    assert verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS) == []
+    [fit] = view.fits
+    assert fit.unverified == ""
+    assert fit.labels["format"] == "integer" and fit.labels["matches"]  # recomputed, the edit is gone
+    assert abs(fit.scale[0] * 255 - 1) < 1e-3 and len(fit.history["val_loss"]) == MAX_EPOCHS
+
+
+def test_an_edited_history_is_contradicted(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows, held = np.arange(100), np.arange(100, 150)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int),
+               validation=(scaled(images, held), labels[held].astype(int)))
+    view = grader_view(trace, served, edit=lambda records: records[0]["history"].update(val_loss=[1.0, 0.5, 0.2]))
+    [contradiction] = verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert "another History" in contradiction and view.fits[0].unverified
+
+
+def test_edited_rows_are_contradicted(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int))
+    view = grader_view(trace, served, edit=lambda records: records[0].update(rows=np.arange(150, 250, dtype=np.int32)))
+    [contradiction] = verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert "rows it trained on" in contradiction
+
+
+def test_a_model_fitted_twice_goes_on_with_its_optimizer_and_a_new_compile_starts_over(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    model = build()
+    first, second = np.arange(64), np.arange(64, 128)
+    worker_fit(trace, model, scaled(images, first), labels[first].astype(int))
+    worker_fit(trace, model, scaled(images, second), labels[second].astype(int))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    worker_fit(trace, model, scaled(images, first), labels[first].astype(int), compiled=2)
+    view = grader_view(trace, served)
+    assert verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS) == []
+    assert [fit.unverified for fit in view.fits] == ["", "", ""]
+
+
+def test_a_fit_the_grader_cannot_repeat_is_unverified_and_says_why(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int),
+               unreplayed=["callback LearningRateScheduler"])
+    view = grader_view(trace, served)
+    assert verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS) == []  # not a contradiction: an explanation
+    assert "LearningRateScheduler" in view.fits[0].unverified
+
+
+def test_replay_data_beyond_the_budget_are_refused(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int))
+
+    def grow(records):
+        replay = records[0]["replay"]
+        replay["x"], replay["y"] = scaled(images, np.arange(100)), labels[:100].astype(int)
+
+    view = grader_view(trace, served, edit=grow)
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert "budget allows" in view.fits[0].unverified
+
+
+def test_the_grader_repeats_at_most_the_first_fits_whatever_the_trace_holds(served):
+    from grader import protocol
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int))
+
+    def many(records):
+        refused = {**records[0], "replay": {"refused": "not kept"}}
+        records[:] = [refused] * protocol.MAX_REPLAYED_FITS + [records[0]] * 2
+
+    view = grader_view(trace, served, edit=many)
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert [fit.unverified for fit in view.fits[-2:]] == [f"not repeated: only the first {protocol.MAX_REPLAYED_FITS} fits are"] * 2
+
+
+def test_the_harness_keeps_nothing_for_data_that_are_not_arrays_and_stops_at_its_budget(served, monkeypatch):
+    from grader import protocol
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    model = build(dropout=False)
+    record = {"model": trace.serial_of(model)}
+    trace.prepare_replay(model, record, {"x": scaled(images, np.arange(8)).tolist(), "y": labels[:8]}, [])
+    assert "numpy arrays" in record["replay"]["refused"]
+    monkeypatch.setattr(protocol, "MAX_REPLAY_BYTES", 1000)
+    trace.prepare_replay(model, record, {"x": scaled(images, np.arange(8)), "y": labels[:8]}, [])
+    assert "only the first fits" in record["replay"]["refused"] and trace.replay_bytes == 0
