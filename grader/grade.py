@@ -17,6 +17,7 @@ from pathlib import Path
 from grader import datasets, protocol, training
 from grader.artifacts import read_artifacts
 from grader.checks.support import CheckContext
+from grader.free_checks import replay as free_replay
 from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_texts, load_submission
 from grader.probes import build_free_plan, build_plan, write_worker_inputs
 from grader.protocol import SPEC_FILE, probe_step
@@ -108,13 +109,14 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         job.hand_over()
         timings["prepare"] = time.monotonic() - clock
         clock = time.monotonic()
-        # The grader's own accuracy training starts while the worker still runs (see prefetch_accuracies).
+        # The grader's own work starts while the worker still runs: accuracy training as soon as a
+        # model is answered (prefetch_accuracies); in free-form mode, Keras and the data's indexes.
         memo: dict = {}
         worker_done = threading.Event()
-        prefetch = threading.Thread(target=training.prefetch_accuracies,
-                                    args=(job.out, plan, rubric, memo, worker_done), daemon=True)
-        if not free:
-            prefetch.start()
+        prefetch = threading.Thread(target=free_replay.prepare, args=(plan, memo), daemon=True) if free else \
+            threading.Thread(target=training.prefetch_accuracies, args=(job.out, plan, rubric, memo, worker_done),
+                             daemon=True)
+        prefetch.start()
         hidden = hidden_paths(submission, options)
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
         try:
@@ -125,8 +127,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         clock = time.monotonic()
         crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes if c.step.startswith(probe_step(""))}
         artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
-        if not free:
-            prefetch.join()
+        prefetch.join()
         timings["artifacts"] = time.monotonic() - clock
         clock = time.monotonic()
         outcomes = run_checks(CheckContext(plan, artifacts, rubric, memo=memo), rubric,

@@ -18,7 +18,7 @@ from grader import protocol
 from grader.artifacts import ArtifactError, ModelArtifact
 from grader.checks.support import CheckContext, fail, flagged
 from grader.compile_config import TrainingRefused, compile_settings
-from grader.free_checks.replay import verify_fits
+from grader.free_checks.replay import served_splits, verify_fits
 from grader.results import TAMPERING, UNVERIFIED, Text
 
 SPLIT_SIZES_KEY = "split_sizes"
@@ -151,10 +151,9 @@ def records_of(ctx: CheckContext) -> Trace:
         flagged(ctx, TAMPERING, "trace: " + "; ".join(result.tampering))
     trace = trace_of(ctx)
     if "free_contradictions" not in ctx.memo:
-        served = {f"{name}:{split}": (arrays[f"x_{split}"], np.asarray(arrays[f"y_{split}"]))
-                  for name, arrays in ctx.plan.notebook_data.items() for split in ("train", "test")}
         budget = ctx.plan.spec["budget"]
-        ctx.memo["free_contradictions"] = verify_fits(trace, served, budget["max_samples"], budget["max_epochs"])
+        ctx.memo["free_contradictions"] = verify_fits(trace, served_splits(ctx.plan), budget["max_samples"],
+                                                      budget["max_epochs"], ctx.memo.get("free_indexes"))
     if ctx.memo["free_contradictions"]:
         flagged(ctx, UNVERIFIED, "; ".join(ctx.memo["free_contradictions"])[:500])
     return trace

@@ -30,10 +30,28 @@ HISTORY_METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "acc", "val_a
 REPLAYED_METRICS = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
 
 
-def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_samples: int, max_epochs: int) -> list[str]:
+def served_splits(plan) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The splits the grader served to the notebook, by "dataset:split" (as the harness names them)."""
+    return {f"{name}:{split}": (arrays[f"x_{split}"], np.asarray(arrays[f"y_{split}"]))
+            for name, arrays in plan.notebook_data.items() for split in ("train", "test")}
+
+
+def prepare(plan, memo: dict) -> None:
+    """While the worker runs: load Keras and index the served splits, so that the checks need not.
+    Nothing here decides a verdict: on any problem the checks do the same work themselves."""
+    from grader.training import pin_threads
+    try:
+        pin_threads()  # imports TensorFlow
+        memo["free_indexes"] = {split: DatasetIndex(*arrays) for split, arrays in served_splits(plan).items()}
+    except Exception:
+        return
+
+
+def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_samples: int, max_epochs: int,
+                indexes: dict[str, DatasetIndex] | None = None) -> list[str]:
     """Mark each of the trace's fits verified or not (why), replace its scale, labels and History
     with the grader's own; return the contradictions found (for an UNVERIFIED flag)."""
-    indexes: dict[str, DatasetIndex] = {}
+    indexes = {} if indexes is None else indexes
     replayed: dict[int, tuple[object, int]] = {}   # model serial -> (the grader's model, compile count)
     contradictions = []
     for fit in trace.fits:
@@ -64,7 +82,7 @@ def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epoc
     if fit.split not in served:
         return "not repeated: its images are not from the data the grader served"
     images, labels = served[fit.split]
-    index = indexes.setdefault(fit.split, DatasetIndex(images, labels))
+    index = _index(indexes, served, fit.split)
     rows = index.rows(data["x"])
     claimed = np.concatenate([fit.rows, fit.validation_rows if fit.validation_kind == "split" else []])
     if rows is None or not np.array_equal(rows, claimed[:len(rows)].astype(np.int64)):
@@ -72,9 +90,7 @@ def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epoc
     fit.scale = tuple(scale_of(data["x"], images, rows))
     fit.labels = label_format(data["y"], labels.reshape(-1), rows)
     if data["validation_x"] is not None and fit.validation_split in served:
-        images_v, _ = served[fit.validation_split]
-        index_v = indexes.setdefault(fit.validation_split, DatasetIndex(*served[fit.validation_split]))
-        rows_v = index_v.rows(data["validation_x"])
+        rows_v = _index(indexes, served, fit.validation_split).rows(data["validation_x"])
         if rows_v is None or fit.validation_rows is None or \
                 not np.array_equal(rows_v, fit.validation_rows[:len(rows_v)].astype(np.int64)):
             return "contradicted: the rows it validated on are not the rows its record names"
@@ -87,6 +103,12 @@ def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epoc
         return "contradicted: repeating it gives another History than the one recorded"
     fit.history = history
     return ""
+
+
+def _index(indexes: dict, served: dict, split: str) -> DatasetIndex:
+    if split not in indexes:
+        indexes[split] = DatasetIndex(*served[split])
+    return indexes[split]
 
 
 def _malformed(data: dict, max_samples: int, max_epochs: int) -> str:
