@@ -83,6 +83,8 @@ def _loss(value) -> str:
     if isinstance(value, str) and value.lower() in LOSS_NAMES:
         return {"mse": "mean_squared_error", "mae": "mean_absolute_error", "kld": "kl_divergence"}.get(
             value.lower(), value.lower())
+    if isinstance(value, str) and value in LOSS_CLASSES:  # loss="CategoricalCrossentropy" is accepted by Keras
+        return LOSS_CLASSES[value]
     if isinstance(value, dict) and value.get("class_name") in LOSS_CLASSES \
             and value.get("module") in ("keras.losses", None):
         return LOSS_CLASSES[value["class_name"]]

@@ -154,13 +154,15 @@ class NotebookTrace:
         """Which served split x's rows come from, the rows, and the scale: the split with most rows found."""
         best = {"split": None, "rows": np.array([], dtype=np.int64), "found": 0, "count": 0}
         count = len(x) if hasattr(x, "__len__") else 0
+        found_by_split = {}
         for split in DATASET_SPLITS:
             if split not in self.served:
                 continue
             rows = self.index(split).rows(x)
+            found_by_split[split] = int((rows >= 0).sum()) if rows is not None else 0
             if rows is not None and int((rows >= 0).sum()) > best["found"]:
                 best = {"split": split, "rows": rows, "found": int((rows >= 0).sum()), "count": count}
-        best["count"] = count
+        best["count"], best["found_by_split"] = count, found_by_split
         if best["split"] is not None:
             best["scale"] = scale_of(x, self.served[best["split"]][0], best["rows"])
         return best
@@ -172,7 +174,8 @@ class NotebookTrace:
         where = self.locate(x)
         record = {"cell": self.cell, "model": serial, "fresh": serial not in self.fitted,
                   "split": where["split"], "rows": where["rows"], "rows_found": where["found"],
-                  "rows_given": where["count"], "scale": where.get("scale", [1.0, 0.0]),
+                  "rows_given": where["count"], "found_by_split": where["found_by_split"],
+                  "scale": where.get("scale", [1.0, 0.0]),
                   "epochs": arguments.get("epochs", 1), "batch_size": arguments.get("batch_size"),
                   "loss": _loss_name(model), "validation": None}
         labels = self.served[where["split"]][1] if where["split"] else np.zeros(0)
@@ -292,7 +295,10 @@ def _loss_name(model) -> str:
 def install_trace_hooks(keras, trace: NotebookTrace) -> None:
     """Record every model compiled or predicted with, evaluate() calls and confusion matrices (fit is
     recorded by the harness's fit wrapper)."""
-    original_compile, original_predict = keras.Model.compile, keras.Model.predict
+    # compile is replaced where Keras defines it: load_model compiles a model only while
+    # `type(model).compile is Trainer.compile` (else it takes compile for a custom one and skips it).
+    owner = next(cls for cls in keras.Model.__mro__ if "compile" in cls.__dict__)
+    original_compile, original_predict = owner.compile, keras.Model.predict
 
     def compile(self, *args, **kwargs):
         serial = trace.serial_of(self)
@@ -303,7 +309,7 @@ def install_trace_hooks(keras, trace: NotebookTrace) -> None:
         trace.serial_of(self)
         return original_predict(self, *args, **kwargs)
 
-    keras.Model.compile, keras.Model.predict = compile, predict
+    owner.compile, keras.Model.predict = compile, predict
     original_evaluate = keras.Model.evaluate
 
     def evaluate(self, x=None, *args, **kwargs):

@@ -31,6 +31,7 @@ from grader.compile_config import CompileSettings, TrainingRefused, compile_sett
 # CIFAR-10 model has 282,250 parameters and about 6 million multiply-adds per image).
 MAX_PARAMETERS = 5_000_000
 MAX_MULTIPLY_ADDS = 300_000_000
+MAX_ACTIVATIONS = 2_000_000      # values all layers together output for one image (the reference: about 70,000)
 REPLAY_RTOL = 1e-4
 REPLAY_ATOL = 1e-5
 HISTORY_ATOL = 1e-4
@@ -57,6 +58,23 @@ def check_cost(model) -> None:
     if work > MAX_MULTIPLY_ADDS:
         raise TrainingRefused(f"the model needs about {work:,} multiply-adds per image; the grader trains models "
                               f"of at most {MAX_MULTIPLY_ADDS:,}")
+    values = activations(model)
+    if values > MAX_ACTIVATIONS:
+        raise TrainingRefused(f"the model's layers output about {values:,} values per image; the grader trains "
+                              f"models of at most {MAX_ACTIVATIONS:,}")
+
+
+def activations(model) -> int:
+    """Values all layers output for one sample (padding or normalisation layers cost memory and time
+    without a multiply-add)."""
+    total = 0
+    for layer in model.layers:
+        try:
+            shapes = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]
+            total += sum(int(np.prod([d or 1 for d in tensor.shape[1:]])) for tensor in shapes)
+        except (AttributeError, ValueError, TypeError):
+            continue
+    return total
 
 
 def multiply_adds(model) -> int:
@@ -247,6 +265,6 @@ def same_history(replayed: dict[str, list[float]], reported, metrics=("loss", "v
             values = np.asarray(reported.get(metric), dtype=float).reshape(-1)
         except (TypeError, ValueError):
             return False
-        if values.shape != (len(replayed[metric]),) or not np.allclose(values, replayed[metric], atol=HISTORY_ATOL):
+        if values.shape != (len(replayed[metric]),) or not np.allclose(values, replayed[metric], atol=HISTORY_ATOL, equal_nan=True):
             return False
     return True

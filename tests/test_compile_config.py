@@ -45,3 +45,8 @@ def test_an_uncompiled_model_is_refused_with_advice():
 def test_anything_but_built_in_optimizers_and_losses_is_refused(config):
     with pytest.raises(TrainingRefused):
         compile_settings(config)
+
+
+def test_a_loss_named_by_its_class_is_accepted():
+    settings = compile_settings(keras_compile_config(optimizer="adam", loss="CategoricalCrossentropy"))
+    assert settings.loss == "categorical_crossentropy"

@@ -85,15 +85,15 @@ def test_an_honest_fit_with_dropout_is_established_with_the_graders_own_values(s
     assert abs(fit.scale[0] * 255 - 1) < 1e-3 and len(fit.history["val_loss"]) == MAX_EPOCHS
 
 
-def test_an_edited_history_is_contradicted(served):
+def test_an_edited_history_is_unconfirmed_and_counts_for_nothing(served):
     images, labels = served[SPLIT]
     trace = NotebookTrace(served)
     rows, held = np.arange(100), np.arange(100, 150)
     worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int),
                validation=(scaled(images, held), labels[held].astype(int)))
     view = grader_view(trace, served, edit=lambda records: records[0]["history"].update(val_loss=[1.0, 0.5, 0.2]))
-    [contradiction] = verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
-    assert "another History" in contradiction and view.fits[0].unverified
+    assert verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS) == []  # honest training can differ too: no flag
+    assert "another History" in view.fits[0].unverified
 
 
 def test_edited_rows_are_contradicted(served):
@@ -173,3 +173,49 @@ def test_the_harness_keeps_nothing_for_data_that_are_not_arrays_and_stops_at_its
     monkeypatch.setattr(protocol, "MAX_REPLAY_BYTES", 1000)
     trace.prepare_replay(model, record, {"x": scaled(images, np.arange(8)), "y": labels[:8]}, [])
     assert "only the first fits" in record["replay"]["refused"] and trace.replay_bytes == 0
+
+
+def test_a_fold_that_starts_from_weights_an_earlier_fit_trained_is_not_fresh(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    base = build()
+    worker_fit(trace, base, scaled(images, rows), labels[rows].astype(int))
+    copied = build()
+    copied.set_weights(base.get_weights())                     # a clone given trained weights
+    worker_fit(trace, copied, scaled(images, rows), labels[rows].astype(int))
+    reset = build()
+    reset_weights = reset.get_weights()
+    worker_fit(trace, reset, scaled(images, rows), labels[rows].astype(int))
+    reset.set_weights(reset_weights)                           # the same model reset: fresh again
+    reset.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    worker_fit(trace, reset, scaled(images, rows), labels[rows].astype(int), compiled=2)
+    view = grader_view(trace, served)
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert [fit.unverified for fit in view.fits] == [""] * 4
+    assert [fit.fresh for fit in view.fits] == [True, False, True, True]
+
+
+def test_the_loss_judged_is_the_one_the_fit_trained_with(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    model = build(dropout=False)
+    model.compile(optimizer="adam", loss="mean_squared_error", metrics=["accuracy"])
+    one_hot = np.eye(10, dtype="float32")[labels[rows]]
+    worker_fit(trace, model, scaled(images, rows), one_hot)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])  # after training
+    view = grader_view(trace, served)
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert view.fits[0].unverified == "" and view.fits[0].loss == "mean_squared_error"
+    assert view.models[0].loss() == "categorical_crossentropy"
+
+
+def test_a_fit_that_never_finished_is_not_repeated(served):
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    worker_fit(trace, build(dropout=False), scaled(images, rows), labels[rows].astype(int))
+    view = grader_view(trace, served, edit=lambda records: records[0].pop("history"))  # the fit raised
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert "did not finish" in view.fits[0].unverified

@@ -69,3 +69,37 @@ def test_a_fit_is_traced_before_the_budget_cuts_it(images):
     again = trace.record_fit(model, {"x": flat, "y": y[:300], "validation_split": 0.25})
     assert not again["fresh"] and len(again["rows"]) == 225 and len(again["validation"]["rows"]) == 75
     assert trace.locate(x[300:])["split"] == "mnist:test"
+
+
+def test_test_images_among_training_images_are_counted(images):
+    x, y = images
+    trace = NotebookTrace({"cifar10:train": (x[:300], y[:300]), "cifar10:test": (x[300:], y[300:])})
+    mixed = np.concatenate([x[:250], x[300:320]]) / 255.0
+    record = trace.locate(mixed)
+    assert record["split"] == "cifar10:train" and record["found_by_split"] == {"cifar10:train": 250, "cifar10:test": 20}
+
+
+def test_a_model_loaded_with_load_model_is_compiled_while_the_trace_hooks_are_in(images, tmp_path):
+    import keras
+    import keras.src.trainers.trainer as trainer
+    import sklearn.metrics as metrics
+    import sklearn.metrics._classification as classification
+    import sklearn.metrics._plot.confusion_matrix as display
+    import tensorflow as tf
+    from grader.notebook_trace import install_trace_hooks
+    saved = {"compile": trainer.Trainer.compile, "predict": keras.Model.predict, "evaluate": keras.Model.evaluate,
+             "matrix": metrics.confusion_matrix, "tf_matrix": tf.math.confusion_matrix}
+    try:
+        trace = NotebookTrace({})
+        install_trace_hooks(keras, trace)
+        model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.save(tmp_path / "m.keras")
+        loaded = keras.models.load_model(tmp_path / "m.keras")
+        assert loaded.compiled and np.isfinite(loaded.evaluate(np.zeros((2, 4)), np.zeros(2), verbose=0))
+        assert trace.compiles.get(trace.serial_of(model)) == 1
+    finally:
+        trainer.Trainer.compile = saved["compile"]
+        keras.Model.predict, keras.Model.evaluate = saved["predict"], saved["evaluate"]
+        metrics.confusion_matrix = classification.confusion_matrix = display.confusion_matrix = saved["matrix"]
+        tf.math.confusion_matrix = saved["tf_matrix"]

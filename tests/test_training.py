@@ -129,3 +129,12 @@ def test_a_functional_model_can_be_trained_again_from_the_same_architecture():
     settings = compile_settings(model.get_compile_config())
     first, second = fresh_model(architecture, settings, 1), fresh_model(architecture, settings, 2)
     assert first.count_params() == second.count_params() == model.count_params()
+
+
+def test_a_model_whose_layers_output_too_much_is_refused_even_without_multiply_adds():
+    import keras
+    padded = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.ZeroPadding2D(700),
+                               keras.layers.BatchNormalization(), keras.layers.Flatten(), keras.layers.Dense(1)])
+    assert padded.count_params() < 3_000_000 and multiply_adds(padded) < MAX_MULTIPLY_ADDS
+    with pytest.raises(TrainingRefused, match="values per image"):
+        check_cost(padded)

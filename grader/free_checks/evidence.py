@@ -105,6 +105,13 @@ class Fit:
     history: dict[str, list[float]]
     replay: dict | None = None         # what the harness kept to repeat the fit (untrusted)
     unverified: str = "not checked"    # why the grader could not establish the fit ("" once it did)
+    loss: str = ""                     # the loss it trained with, once established
+    found_by_split: dict[str, int] = field(default_factory=dict)  # rows of x found in each served split
+
+    def test_rows(self) -> int:
+        """Rows of a test split among x's rows (x drawn mostly from a training split may hold some;
+        a few can be chance: MNIST has a training image equal to a test image)."""
+        return max([count for split, count in self.found_by_split.items() if split.endswith(":test")] + [0])
 
     @property
     def rows_found(self) -> int:
@@ -227,16 +234,24 @@ def _fit(index: int, record, sizes: dict) -> Fit | None:
                    validation_kind=validation.get("kind") if validation else None,
                    history={str(k): [float(x) for x in v] for k, v in history.items()
                             if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)},
-                   replay=record.get("replay") if isinstance(record.get("replay"), dict) else None)
+                   replay=record.get("replay") if isinstance(record.get("replay"), dict) else None,
+                   found_by_split=_counts(record.get("found_by_split"), sizes))
     except (TypeError, ValueError):
         return None
 
 
+def _counts(value, sizes: dict) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {split: count for split, count in value.items() if split in sizes and type(count) is int and count >= 0}
+
+
 def loss_fits_labels(model: Model, fit: Fit) -> bool:
     """categorical_crossentropy with one-hot labels, sparse_categorical_crossentropy with integers,
-    and the labels are the dataset's labels of those rows."""
+    and the labels are the dataset's labels of those rows (the loss the fit trained with, once the
+    grader repeated it; else the model's)."""
     wanted = CROSSENTROPY_FOR.get(str(fit.labels.get("format")))
-    return wanted is not None and model.loss() == wanted and bool(fit.labels.get("matches"))
+    return wanted is not None and (fit.loss or model.loss()) == wanted and bool(fit.labels.get("matches"))
 
 
 def listing(models: list[Model], limit: int = 6) -> str:

@@ -10,14 +10,18 @@ it started from and its compile settings. Here the grader establishes the facts 
 * the History, by repeating the fit on its own copy of the model (same start weights and compile
   settings, seeded random layers, batches in order; a model fitted again goes on with its optimizer).
 
-A record passes only when all of that agrees; its History is then the grader's own. A fit that cannot
-be repeated is unverified and counts for no check; a repeat that contradicts the record flags it.
+A record passes only when all of that agrees; its History and loss are then the grader's own, and a
+fit is fresh when none of its starting weights is an array an earlier fit trained. A fit that cannot
+be repeated, or whose repetition gives another History, is unverified and counts for no check (an
+honest notebook can train in ways the grader does not repeat); rows that are not the ones the record
+names cannot happen honestly: they flag the submission.
 The claimed rows beyond the cut stay claims (docs/security.md, "Free-form mode").
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
@@ -28,6 +32,7 @@ from grader.training import compiled_model, same_history
 
 HISTORY_METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "acc", "val_acc")
 REPLAYED_METRICS = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
+MAX_REPLAY_SECONDS = 120   # the grader's time for repeating one notebook's fits (the reference needs about 5)
 
 
 def served_splits(plan) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -49,14 +54,20 @@ def prepare(plan, memo: dict) -> None:
 
 def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_samples: int, max_epochs: int,
                 indexes: dict[str, DatasetIndex] | None = None) -> list[str]:
-    """Mark each of the trace's fits verified or not (why), replace its scale, labels and History
-    with the grader's own; return the contradictions found (for an UNVERIFIED flag)."""
+    """Mark each of the trace's fits established or not (why), replace its scale, labels, loss and
+    History with the grader's own, and tell whether it started from weights no earlier fit trained;
+    return the contradictions found (for an UNVERIFIED flag)."""
     indexes = {} if indexes is None else indexes
     replayed: dict[int, tuple[object, int]] = {}   # model serial -> (the grader's model, compile count)
+    trained: list[np.ndarray] = []                  # arrays an established fit changed
     contradictions = []
+    deadline = time.monotonic() + MAX_REPLAY_SECONDS
     for fit in trace.fits:
         if fit.index >= protocol.MAX_REPLAYED_FITS:  # the trace's length is the student's to choose
             fit.unverified = f"not repeated: only the first {protocol.MAX_REPLAYED_FITS} fits are"
+            continue
+        if time.monotonic() > deadline:
+            fit.unverified = f"not repeated: the grader's time for repeating fits ({MAX_REPLAY_SECONDS} s) is used up"
             continue
         try:
             fit.unverified = _establish(fit, trace, served, indexes, replayed, max_samples, max_epochs)
@@ -68,7 +79,18 @@ def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_sam
             contradictions.append(f"fit {fit.index + 1}: {fit.unverified}")
         if fit.unverified:
             replayed.pop(fit.model, None)  # its model's later fits start from an unknown optimizer state
+            continue
+        start = fit.replay["weights_before"]
+        fit.fresh = not any(_reused(array, trained) for array in start)
+        end = replayed[fit.model][0].get_weights()
+        trained += [np.array(after) for before, after in zip(start, end) if not np.array_equal(before, after)]
     return contradictions
+
+
+def _reused(array: np.ndarray, trained: list[np.ndarray]) -> bool:
+    """Whether a starting weight array is one an earlier fit trained (a model carried over, a clone
+    given trained weights, layers shared between models)."""
+    return any(array.shape == done.shape and np.allclose(array, done, rtol=1e-5, atol=1e-7) for done in trained)
 
 
 def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epochs: int) -> str:
@@ -76,6 +98,8 @@ def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epoc
     data = fit.replay
     if not isinstance(data, dict) or "refused" in data:
         return "not repeated: " + str((data or {}).get("refused", "no data kept for it"))[:200]
+    if not fit.history.get("loss"):
+        return "not repeated: the fit did not finish (it has no History)"
     problem = _malformed(data, max_samples, max_epochs)
     if problem:
         return "not repeated: " + problem
@@ -97,10 +121,14 @@ def _establish(fit, trace, served, indexes, replayed, max_samples: int, max_epoc
     model = trace.model(fit.model)
     if model is None or model.keras_model is None:
         return "not repeated: its model was not exported or could not be rebuilt"
-    history = _repeat(fit, model, data, replayed)
+    settings = compile_settings(json.loads(data["compile_json"]) if isinstance(data.get("compile_json"), str) else None)
+    fit.loss = settings.loss  # the loss this fit trained with (the model may be compiled again later)
+    history = _repeat(fit, model, data, settings, replayed)
     common = [metric for metric in HISTORY_METRICS if metric in history and metric in fit.history]
     if "loss" not in common or not same_history(history, fit.history, common):
-        return "contradicted: repeating it gives another History than the one recorded"
+        # An honest notebook can train in ways the grader does not repeat (an optimizer shared between
+        # models, a learning rate changed by hand, a loss option): unconfirmed, not an accusation.
+        return "not confirmed: repeating it gives another History than the one recorded"
     fit.history = history
     return ""
 
@@ -129,14 +157,13 @@ def _malformed(data: dict, max_samples: int, max_epochs: int) -> str:
     if not isinstance(data.get("weights_before"), list) or not isinstance(data.get("compiled"), int):
         return "its starting weights were not kept"
     for array in [*arrays, *[v for v in validation if v is not None], *data["weights_before"]]:
-        if not isinstance(array, np.ndarray) or not np.all(np.isfinite(array.astype(np.float64))):
+        if not isinstance(array, np.ndarray) or (array.dtype.kind == "f" and not np.isfinite(array).all()):
             return "its data or weights hold values that are not finite numbers"
     return ""
 
 
-def _repeat(fit, model, data: dict, replayed: dict) -> dict[str, list[float]]:
+def _repeat(fit, model, data: dict, settings, replayed: dict) -> dict[str, list[float]]:
     """The History of the grader's repetition of the fit."""
-    settings = compile_settings(json.loads(data["compile_json"]) if isinstance(data.get("compile_json"), str) else None)
     metrics = [m for m in settings.metrics if m in REPLAYED_METRICS]
     previous = replayed.get(fit.model)
     if previous is not None and previous[1] == data["compiled"]:
