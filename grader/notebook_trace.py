@@ -132,7 +132,6 @@ class NotebookTrace:
         self.served = served  # "mnist:train" -> (images, labels) as load_data() hands them out
         self.indexes: dict[str, DatasetIndex] = {}
         self.models: list[object] = []
-        self.fitted: set[int] = set()
         self.fits: list[dict] = []
         self.evaluations: list[dict] = []
         self.confusion_matrices: list[dict] = []
@@ -172,7 +171,7 @@ class NotebookTrace:
         serial = self.serial_of(model)
         x, y = arguments.get("x"), arguments.get("y")
         where = self.locate(x)
-        record = {"cell": self.cell, "model": serial, "fresh": serial not in self.fitted,
+        record = {"cell": self.cell, "model": serial,
                   "split": where["split"], "rows": where["rows"], "rows_found": where["found"],
                   "rows_given": where["count"], "found_by_split": where["found_by_split"],
                   "scale": where.get("scale", [1.0, 0.0]),
@@ -190,7 +189,6 @@ class NotebookTrace:
             record["validation"] = {"kind": "split", "split": where["split"], "rows": where["rows"][cut:]}
             record["rows"], record["rows_given"] = where["rows"][:cut], cut
             record["rows_found"] = int((where["rows"][:cut] >= 0).sum())
-        self.fitted.add(serial)
         self.fits.append(record)
         return record
 

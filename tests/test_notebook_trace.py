@@ -65,9 +65,9 @@ def test_a_fit_is_traced_before_the_budget_cuts_it(images):
     assert record["split"] == "mnist:train" and np.array_equal(record["rows"], np.arange(200))
     assert record["scale"] == pytest.approx([1 / 255, 0.0], abs=1e-6)
     assert record["labels"]["format"] == "one-hot" and record["labels"]["matches"]
-    assert np.array_equal(record["validation"]["rows"], np.arange(200, 300)) and record["fresh"]
+    assert np.array_equal(record["validation"]["rows"], np.arange(200, 300))
     again = trace.record_fit(model, {"x": flat, "y": y[:300], "validation_split": 0.25})
-    assert not again["fresh"] and len(again["rows"]) == 225 and len(again["validation"]["rows"]) == 75
+    assert len(again["rows"]) == 225 and len(again["validation"]["rows"]) == 75
     assert trace.locate(x[300:])["split"] == "mnist:test"
 
 

@@ -93,7 +93,7 @@ class Fit:
     index: int
     cell: int
     model: int
-    fresh: bool
+    fresh: bool                        # no starting weight trained by an earlier fit (set by replay.py)
     split: str | None
     rows: np.ndarray
     rows_given: int
@@ -189,10 +189,6 @@ def _read_trace(ctx: CheckContext) -> Trace:
         models.append(model)
     fits = [fit for index, record in enumerate(_list(value.get("fits")))
             if (fit := _fit(index, record, sizes)) is not None]
-    fitted: set[int] = set()
-    for fit in fits:  # a fold's model is fresh when no earlier fit trained it (not the harness's word)
-        fit.fresh = fit.model not in fitted
-        fitted.add(fit.model)
     try:
         figures = json.loads(value.get("figures_json") or "[]")
     except (TypeError, ValueError):
@@ -226,7 +222,7 @@ def _fit(index: int, record, sizes: dict) -> Fit | None:
     scale = record.get("scale") if isinstance(record.get("scale"), list) and len(record.get("scale")) == 2 else [1.0, 0.0]
     try:
         return Fit(index=index, cell=int(record.get("cell", -1)), model=int(record.get("model", -1)),
-                   fresh=bool(record.get("fresh")), split=split, rows=_rows(record.get("rows"), split, sizes),
+                   fresh=False, split=split, rows=_rows(record.get("rows"), split, sizes),
                    rows_given=int(record.get("rows_given") or 0), scale=(float(scale[0]), float(scale[1])),
                    labels=record.get("labels") if isinstance(record.get("labels"), dict) else {},
                    validation_split=validation_split,
