@@ -56,6 +56,12 @@ JOURNAL_TAIL_BYTES = 1024 * 1024         # how much of the end of the journal th
 EXIT_GRACE_SECONDS = 5.0    # a worker that reported "done" but does not exit is killed this much later
 CGROUP_PIDS_LIMIT = 1024    # processes and threads of one worker (TensorFlow's pools included)
 CGROUP_REMOVE_SECONDS = 5.0  # how long to wait for killed members before giving up on a cgroup
+# prlimit --as caps address space, not memory: TensorFlow reserves far more than it touches (8 MB of
+# stack per thread, malloc arenas, its own mappings), and a thread it cannot start aborts the worker
+# (pthread_create fails with EAGAIN, TensorFlow's CHECK kills the process). The memory cap itself is
+# the cgroup's (or the resident-memory monitor's); the address-space limit only turns an absurd
+# request (a 64 GiB array) into a MemoryError, so it leaves this much room above the memory cap.
+ADDRESS_SPACE_HEADROOM_MB = 4096
 
 
 @dataclass(frozen=True)
@@ -552,7 +558,8 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
     """The argv that starts the harness under rlimits (and bubblewrap when used; `seccomp_fd` holds
     the filter bubblewrap applies to the worker, see `userns_filter`)."""
     root = os.geteuid() == 0
-    rlimits = ["prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--fsize={SCRATCH_FILE_LIMIT}",
+    address_space = (limits.memory_mb + ADDRESS_SPACE_HEADROOM_MB) * 1024 * 1024
+    rlimits = ["prlimit", f"--as={address_space}", f"--fsize={SCRATCH_FILE_LIMIT}",
                "--core=0"]
     if root:
         rlimits.append("--nproc=4096")  # counts threads too; TensorFlow starts many
@@ -640,6 +647,7 @@ def worker_environment(job: JobFolder, use_bwrap: bool) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MB of address space per arena, one per thread
     }
 
 

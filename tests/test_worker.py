@@ -52,6 +52,25 @@ def test_os_exit_in_a_cell_is_skipped_and_later_cells_still_count(tmp_path):
     assert any(e.cell == 2 and e.error_type == "WorkerKilled" for e in result.cell_errors)
 
 
+RESERVE_ADDRESS_SPACE = """
+import mmap, threading
+reserved = mmap.mmap(-1, 3 * 2**30)  # address space, none of it touched: no memory
+threads = [threading.Thread(target=lambda: None) for _ in range(20)]
+for thread in threads:
+    thread.start()
+"""
+
+
+@pytest.mark.slow
+def test_address_space_reserved_beyond_the_memory_cap_but_never_touched_is_allowed(tmp_path):
+    """TensorFlow reserves far more address space than memory (thread stacks, arenas): a worker held
+    to its memory cap in address space aborted in honest notebooks when a thread could not start."""
+    path = submission(tmp_path, PREPROCESS_DENSE, RESERVE_ADDRESS_SPACE, TO_ONE_HOT)
+    result = grade_submission(path, GradeOptions(memory_mb=2048, total_seconds=200))
+    assert not result.cell_errors, result.cell_errors
+    assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
+
+
 @pytest.mark.slow
 def test_a_loop_that_swallows_the_timeout_is_killed_and_grading_finishes(tmp_path):
     marker = f"hang-{time.time_ns()}"
