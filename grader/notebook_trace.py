@@ -84,11 +84,14 @@ class DatasetIndex:
         low = np.searchsorted(self.first, keys[:, 0] - MATCH_TOLERANCE)
         high = np.searchsorted(self.first, keys[:, 0] + MATCH_TOLERANCE)
         found = np.full(len(flat), -1, dtype=np.int64)
-        for index in np.flatnonzero((high > low) & np.isfinite(keys[:, 0])):
-            candidates = np.arange(low[index], high[index])
-            close = candidates[np.abs(self.second[candidates] - keys[index, 1]) < MATCH_TOLERANCE]
-            if len(close):
-                found[index] = self.order[close[0]]
+        finite = np.isfinite(keys[:, 0])
+        # The first candidate (in key order) whose second key is close too, for all rows at once: a
+        # window holds at most a dozen of the served split's keys, whatever x is.
+        for offset in range(int((high - low)[finite].max(initial=0))):
+            waiting = np.flatnonzero(finite & (found < 0) & (low + offset < high))
+            candidates = low[waiting] + offset
+            close = np.abs(self.second[candidates] - keys[waiting, 1]) < MATCH_TOLERANCE
+            found[waiting[close]] = self.order[candidates[close]]
         return found
 
 
