@@ -15,16 +15,17 @@ HARNESS = Path(__file__).resolve().parent.parent / "grader" / "harness.py"
 
 @pytest.fixture(scope="module")
 def harness():
-    """The harness module; sys.path and the top-level modules it added are put back afterwards."""
-    path, modules = list(sys.path), set(sys.modules)
+    """The harness module; sys.path, and the grader files it imported as top-level modules
+    (protocol, export, notebook_trace), are put back afterwards."""
+    path = list(sys.path)
     spec = importlib.util.spec_from_file_location("cnn1_harness_under_test", HARNESS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
     sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        if not name.startswith(("keras", "tensorflow", "numpy", "matplotlib", "ml_dtypes")):
-            sys.modules.pop(name, None)
+    for name, loaded in list(sys.modules.items()):
+        if "." not in name and Path(getattr(loaded, "__file__", None) or "/").parent == HARNESS.parent:
+            del sys.modules[name]
 
 
 class FakeKeras:
