@@ -35,10 +35,11 @@ def one_busy_core():
         busy.wait()
 
 
-def test_two_gradings_of_the_reference_give_identical_results():
-    """The second grading gets one core shared with a busy process: the trained models, so the
+def test_two_gradings_of_the_reference_give_identical_results(validation_report):
+    """The first grading is the session's `grade validate` run (in a pool process, next to another
+    grading); the second gets one core shared with a busy process: the trained models, so the
     measured accuracies, must not depend on the machine's cores or load."""
-    first = grade_submission(REFERENCE_NOTEBOOK)
+    first = validation_report.results["reference notebook"]
     with one_busy_core():
         second = grade_submission(REFERENCE_NOTEBOOK)
     assert first.status == GRADED and first.score == 100
