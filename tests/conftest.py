@@ -34,10 +34,16 @@ _prepare_data()
 # covers the installation's own salt).
 os.environ.setdefault("CNN_GRADER_SALT", "cnn1-grader-test-suite")
 
+# Parallel gradings in the suite's large fixtures (the free corpus, `grade validate`): the two cores of
+# the course machines. A third process does not grade faster there: it adds CPU time (more threads
+# than cores) for a wall time within noise (benchmarks/suite_jobs.py).
+SUITE_JOBS = 2
+
 
 @pytest.fixture(scope="session")
 def validation_report():
-    """One real `grade validate` run (two processes) for the whole session: tests/test_validate.py
-    judges it, and tests/test_notebook_check.py compares the student kit's verdicts with its gradings."""
+    """One real `grade validate` run for the whole session: tests/test_validate.py judges it,
+    tests/test_notebook_check.py compares the student kit's verdicts with its gradings, and
+    tests/test_grade.py takes its reference grading as the first of two."""
     from grader.validate import validate
-    return validate(jobs=2)
+    return validate(jobs=SUITE_JOBS)

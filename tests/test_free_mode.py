@@ -19,6 +19,8 @@ from grader.grade import GradeOptions, grade_submission
 from grader.pool import ProcessPool, Task, task_timeout_for
 from grader.results import GRADED, PASSED
 
+from conftest import SUITE_JOBS
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "free"
 REFERENCE = ROOT / "reference_solution" / "cnn_chapter_style.ipynb"
@@ -66,11 +68,13 @@ def test_every_check_is_failed_alone_by_some_notebook():
 # ------------------------------------------------------------------ graded (slow)
 @pytest.fixture(scope="module")
 def graded() -> dict[str, object]:
-    """Every corpus file and the reference, graded free-form in two processes."""
+    """Every corpus file and the reference, graded free-form in parallel processes."""
     options = GradeOptions(mode="free")
     results: dict[str, object] = {}
-    tasks = [Task(path.name, (path, options)) for path in [*FILES, REFERENCE]]
-    ProcessPool(2, task_timeout_for(options.total_seconds)).run(
+    # Largest first, so that no long grading starts last while the other processes have nothing to do.
+    by_size = sorted([*FILES, REFERENCE], key=lambda path: path.stat().st_size, reverse=True)
+    tasks = [Task(path.name, (path, options)) for path in by_size]
+    ProcessPool(SUITE_JOBS, task_timeout_for(options.total_seconds)).run(
         grade_submission, tasks, lambda outcome: results.__setitem__(outcome.key, outcome.value if outcome.ok else None))
     return results
 
