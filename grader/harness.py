@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 
 import numpy as np
 
@@ -277,9 +278,31 @@ def wide_batch_size(model, requested) -> int:
     """The batch size evaluate/predict use in a notebook cell: the requested one (Keras' 32 when
     none), widened within WIDE_BATCH_ROWS and WIDE_BATCH_BYTES when the layers' outputs are known."""
     requested = int(requested) if requested else 32
-    per_row = sum(int(np.prod(layer.output.shape[1:])) for layer in model.layers) * 4
+    floats = _output_floats_per_row(model)
+    if floats is None:
+        return requested
+    per_row = floats * 4
     fitting = WIDE_BATCH_BYTES // max(per_row, 1)
     return max(requested, min(WIDE_BATCH_ROWS, fitting))
+
+
+def _output_floats_per_row(model) -> int | None:
+    """The floats all of the model's layers output for one row, counting the layers of nested models
+    (a ResNet50 inside a Sequential is one outer layer but ~170 inner ones); None when a layer is
+    the notebook's own class, whose inner tensors cannot be known."""
+    total = 0
+    for layer in model.layers:
+        if not type(layer).__module__.startswith("keras."):
+            return None
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list) and inner:
+            nested = _output_floats_per_row(layer)
+            if nested is None:
+                return None
+            total += nested
+        else:
+            total += int(np.prod(layer.output.shape[1:]))
+    return total
 
 
 def _unreplayed_arguments(arguments: dict, signature: inspect.Signature) -> list[str]:
@@ -301,14 +324,23 @@ def _unreplayed_arguments(arguments: dict, signature: inspect.Signature) -> list
 
 def _cap_fit_arguments(arguments: dict, budget: Budget) -> None:
     arguments["epochs"] = min(int(arguments.get("epochs", 1) or 1), budget.max_epochs)
-    for key in ("x", "y"):
-        value = arguments.get(key)
-        if isinstance(value, np.ndarray) and len(value) > budget.max_samples:
-            arguments[key] = value[: budget.max_samples]
-    validation = arguments.get("validation_data")
-    if isinstance(validation, (tuple, list)):
-        arguments["validation_data"] = tuple(
-            v[: budget.max_samples] if isinstance(v, np.ndarray) else v for v in validation)
+    for key in ("x", "y", "validation_data"):
+        if key in arguments:
+            arguments[key] = _first_rows(arguments[key], budget.max_samples)
+
+
+def _first_rows(value, rows: int):
+    """The first `rows` rows of every array in `value`, an array or the list, tuple or dict of them
+    that multi-input and multi-output models take (cutting x alone would leave Keras with inputs and
+    targets of different lengths)."""
+    if isinstance(value, np.ndarray):
+        return value[:rows] if value.ndim and len(value) > rows else value
+    if isinstance(value, (list, tuple)):
+        members = [_first_rows(member, rows) for member in value]
+        return members if isinstance(value, list) else tuple(members)
+    if isinstance(value, dict):
+        return {name: _first_rows(member, rows) for name, member in value.items()}
+    return value
 
 
 def _describe_fit_call(arguments: dict, recorder: FitRecorder, model) -> dict:
@@ -374,7 +406,11 @@ class Harness:
             self.spec = json.load(f)
         self.skip = set(self.spec.get("skip", []))
         self.journal = Journal(os.path.join(out_dir, P.JOURNAL_FILE))
-        self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+        # Cells run in a module registered as __main__, as IPython runs them: pickle (multiprocessing,
+        # joblib) finds a function defined in a cell by its module and name.
+        self.main_module = types.ModuleType("__main__")
+        self.namespace: dict = self.main_module.__dict__
+        self.namespace["__builtins__"] = builtins
         self.loads: list[str] = []
         self.recorder = FitRecorder()
         self.trace: NotebookTrace | None = None
@@ -398,6 +434,7 @@ class Harness:
         install_show_capture(plt, self.out_dir, trace=self.trace)
         self.namespace["get_ipython"] = lambda: FakeIPython(self.namespace)
         self.namespace["display"] = lambda *a, **k: None
+        sys.modules["__main__"] = self.main_module
 
     def run(self) -> None:
         self.setup()

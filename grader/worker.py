@@ -51,7 +51,7 @@ MAX_ATTEMPTS = 4
 SCRATCH_FILE_LIMIT = 512 * 1024 * 1024  # largest file the worker may write
 SCRATCH_DISK_LIMIT = 1024 * 1024 * 1024  # all of work/ and out/ together (on the host's disk)
 SCRATCH_ENTRIES_LIMIT = 100_000          # files and folders in work/ and out/
-SANDBOX_TMP_BYTES = 256 * 1024 * 1024    # the sandbox's own /tmp (memory the monitor does not see)
+SANDBOX_TMP_BYTES = 256 * 1024 * 1024    # the sandbox's own /tmp, and /dev/shm (memory the monitor does not see)
 JOURNAL_TAIL_BYTES = 1024 * 1024         # how much of the end of the journal the grader reads
 EXIT_GRACE_SECONDS = 5.0    # a worker that reported "done" but does not exit is killed this much later
 CGROUP_PIDS_LIMIT = 1024    # processes and threads of one worker (TensorFlow's pools included)
@@ -574,8 +574,11 @@ def worker_command(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list
     # and its packages, and its job folder. Every other file on the machine (the data directory,
     # ~/.keras/datasets, a course's copy of the datasets, a Gradescope bundle's source folder, the
     # grader's own code) does not exist for it, wherever it lies.
+    # /dev/shm as on any Linux machine (multiprocessing's locks and pools need it); like /tmp, a
+    # bounded tmpfs whose pages count against the worker's memory cgroup.
     sandbox = ["bwrap", *system_binds(), "--dev", "/dev", "--proc", "/proc",
-               "--size", str(SANDBOX_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
+               "--size", str(SANDBOX_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
+               "--size", str(SANDBOX_TMP_BYTES), "--perms", "1777", "--tmpfs", "/dev/shm"]
     for path in python_paths():
         # bubblewrap would make the folders leading to it private to root: the worker's user must
         # pass through them (/root/.pyenv/..., a checkout's .venv, a venv under /tmp).

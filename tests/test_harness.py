@@ -85,3 +85,50 @@ def test_a_batch_is_widened_only_as_far_as_its_layers_outputs_fit(harness):
     # flattened copy), 4 MiB: 128 MiB hold 31 images. Never narrower than asked (Keras' default 32).
     assert harness.wide_batch_size(large, 2) == 31
     assert harness.wide_batch_size(large, None) == 32
+
+
+def test_the_layers_of_a_nested_model_count_and_a_custom_layer_keeps_the_batch(harness):
+    import keras
+    backbone = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(256, 3, padding="same"),
+                                 keras.layers.Conv2D(256, 3, padding="same")])
+    nested = keras.Sequential([keras.Input((32, 32, 3)), backbone, keras.layers.GlobalAveragePooling2D(),
+                               keras.layers.Dense(10)])
+    # Both inner Conv2Ds count, not just the backbone's output: 2 x 32*32*256 + 256 + 10 floats, 2,098,216
+    # bytes per image; 128 MiB hold 63 (counting the backbone as one layer would allow 127).
+    assert harness.wide_batch_size(nested, None) == 63
+
+    class Doubling(keras.layers.Layer):  # the notebook's own layer: what it keeps alive is unknown
+        def call(self, inputs):
+            return inputs * 2
+
+    custom = keras.Sequential([keras.Input((28, 28, 1)), Doubling(), keras.layers.Flatten(), keras.layers.Dense(10)])
+    assert harness.wide_batch_size(custom, None) == 32
+    assert harness.wide_batch_size(custom, 100) == 100
+
+
+def test_the_notebook_budget_cuts_every_array_of_a_multi_input_or_multi_output_fit(harness):
+    import keras
+    budget = harness.Budget(max_epochs=1, max_samples=64)
+    budget.active = True
+    saved = keras.Model.fit
+    harness.install_fit_wrapper(keras, budget, harness.FitRecorder())
+
+    class CountBatches(keras.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            CountBatches.batches += 1
+
+    try:
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, {"label": keras.layers.Dense(3, activation="softmax", name="label")(inputs),
+                                     "value": keras.layers.Dense(1, name="value")(inputs)})
+        model.compile("adam", {"label": "sparse_categorical_crossentropy", "value": "mse"})
+        x, labels, values = np.zeros((200, 4), "float32"), np.zeros(200, "int64"), np.zeros((200, 1), "float32")
+        # Cutting x alone would leave 64 inputs against 200 targets: "Data cardinality is ambiguous".
+        history = model.fit(x, {"label": labels, "value": values}, epochs=5, batch_size=32,
+                            validation_data=[x, {"label": labels, "value": values}], callbacks=[CountBatches()])
+    finally:
+        keras.Model.fit = saved
+    assert len(history.history["loss"]) == 1 and "val_loss" in history.history
+    assert CountBatches.batches == 2   # 64 rows in batches of 32, not 200 rows in 7 batches

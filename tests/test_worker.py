@@ -52,6 +52,27 @@ def test_os_exit_in_a_cell_is_skipped_and_later_cells_still_count(tmp_path):
     assert any(e.cell == 2 and e.error_type == "WorkerKilled" for e in result.cell_errors)
 
 
+SQUARES_IN_A_POOL = """
+import multiprocessing
+
+def square(n):
+    return n * n
+
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    squares = pool.map(square, range(10))
+assert squares == [n * n for n in range(10)], squares
+"""
+
+
+@pytest.mark.slow
+def test_a_cell_can_map_its_own_function_over_a_multiprocessing_pool(tmp_path):
+    """As in Jupyter: the pool's locks need a writable /dev/shm, and pickle finds `square` in __main__."""
+    path = submission(tmp_path, PREPROCESS_DENSE, SQUARES_IN_A_POOL, TO_ONE_HOT)
+    result = grade_submission(path, GradeOptions(total_seconds=200))
+    assert not result.cell_errors, result.cell_errors
+    assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
+
+
 RESERVE_ADDRESS_SPACE = """
 import mmap, threading
 reserved = mmap.mmap(-1, 3 * 2**30)  # address space, none of it touched: no memory

@@ -1,4 +1,4 @@
-# hostile: filling the sandbox's own /tmp and /dev/shm (memory-backed, invisible to the memory monitor) instead of its working folder; reports through preprocess_dense when it managed to put more than 512 MB there
+# hostile: filling the sandbox's own /tmp and /dev/shm (memory-backed, invisible to the memory monitor) instead of its working folder; reports through preprocess_dense when it managed to put more than 512 MB there (the sandbox's /tmp and /dev/shm are tmpfs of 256 MB each)
 # expect: status=graded; max_score=9; passed=preprocess_dense,to_one_hot; requires=read_only_filesystem
 
 # %%
