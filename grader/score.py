@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,11 +72,37 @@ def run_checks(context: CheckContext, rubric: Rubric, checks_dir: Path = CHECKS_
     plugin = _ContextPlugin(context, {c.id for c in rubric.checks})
     arguments = [str(checks_dir), "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
                  "-o", "python_files=test_*.py", "-o", "addopts=", "--rootdir", str(checks_dir)]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()),
+          _without_pytest_environment()):
         pytest.main(arguments, plugins=[plugin])
     plugin.outcomes.measured = dict(context.measured)
     plugin.outcomes.flags = list(context.flags)
     return plugin.outcomes
+
+
+# What pytest reads from the environment: options (an instructor's PYTEST_ADDOPTS="-x" or "-n 4" would
+# stop or spread the checks) and plugins, named or installed, that could change their outcomes.
+PYTEST_ENVIRONMENT = {"PYTEST_ADDOPTS": None, "PYTEST_PLUGINS": None, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+@contextlib.contextmanager
+def _without_pytest_environment():
+    """The checks' pytest run sees none of PYTEST_ENVIRONMENT's variables but its own values."""
+    saved = {name: os.environ.get(name) for name in PYTEST_ENVIRONMENT}
+    try:
+        for name, value in PYTEST_ENVIRONMENT.items():
+            _set_environment(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set_environment(name, value)
+
+
+def _set_environment(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def score_checks(rubric: Rubric, outcomes: CheckOutcomes) -> list[CheckResult]:

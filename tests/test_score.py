@@ -5,6 +5,7 @@ flagged; a flagged check earns nothing."""
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 
@@ -42,6 +43,14 @@ def test_the_honest_outcomes_pass(plan):
     result, outcomes = grade_preprocess_dense(plan, honest_outcomes(plan))
     assert result.status == PASSED and result.points == 5
     assert not outcomes.flags
+
+
+def test_pytest_options_and_plugins_in_the_environment_do_not_reach_the_checks(plan, monkeypatch):
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--collect-only")    # would run no check: every one failed
+    monkeypatch.setenv("PYTEST_PLUGINS", "no_such_plugin")    # would stop pytest before it starts
+    result, _ = grade_preprocess_dense(plan, honest_outcomes(plan))
+    assert result.status == PASSED and result.points == 5
+    assert os.environ["PYTEST_ADDOPTS"] == "--collect-only", "the grader's environment is given back"
 
 
 @pytest.mark.parametrize("edit", ["none", "missing", "extra", "reordered", "renumbered"])
