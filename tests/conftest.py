@@ -5,7 +5,6 @@ in the project from the course's offline copies (`../shared/datasets/materialize
 checkout on the course machines) and point the setting there.
 """
 
-import fcntl
 import os
 import subprocess
 import sys
@@ -22,15 +21,11 @@ def _prepare_data() -> None:
     if os.environ.get("CNN_GRADER_DATA_DIR"):
         return
     wanted = [LOCAL_DATA / "mnist.npz", LOCAL_DATA / "cifar10.npz"]
-    LOCAL_DATA.mkdir(exist_ok=True)
-    # Both test processes (pytest-xdist) start here: one writes the files while the other waits.
-    with open(LOCAL_DATA / ".materialize.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not all(p.exists() for p in wanted):
-            if not MATERIALIZE.exists():
-                pytest.exit(f"no datasets: set CNN_GRADER_DATA_DIR to a folder with mnist.npz and cifar10.npz "
-                            f"(or provide {MATERIALIZE})", returncode=4)
-            subprocess.run([sys.executable, str(MATERIALIZE), str(LOCAL_DATA)], check=True)
+    if not all(p.exists() for p in wanted):
+        if not MATERIALIZE.exists():
+            pytest.exit(f"no datasets: set CNN_GRADER_DATA_DIR to a folder with mnist.npz and cifar10.npz "
+                        f"(or provide {MATERIALIZE})", returncode=4)
+        subprocess.run([sys.executable, str(MATERIALIZE), str(LOCAL_DATA)], check=True)
     os.environ["CNN_GRADER_DATA_DIR"] = str(LOCAL_DATA)
 
 
@@ -52,17 +47,3 @@ def validation_report():
     tests/test_grade.py takes its reference grading as the first of two."""
     from grader.validate import validate
     return validate(jobs=SUITE_JOBS)
-
-
-def pytest_collection_modifyitems(config, items):
-    """Group the tests for pytest-xdist (pyproject's addopts: two processes, `--dist loadgroup`).
-
-    The suite is mostly a few large gradings behind module and session fixtures; run one after the
-    other they leave a core idle for about a quarter of the time (the small tests grade one
-    submission at a time). Spread over two processes, each fixture must still run once: the tests of
-    a file stay together in one process, and so do the files that share the session's
-    `validation_report`. xdist hands out the largest groups first, which are these slow ones."""
-    sharing_validation = {item.path for item in items if "validation_report" in getattr(item, "fixturenames", ())}
-    for item in items:
-        group = "validation_report" if item.path in sharing_validation else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
