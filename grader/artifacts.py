@@ -228,12 +228,29 @@ def load_array(path: Path, budget: ReadBudget | None = None) -> np.ndarray:
     if budget is not None:
         budget.spend(nbytes=size)
     try:
+        _check_npy_header(path, size)
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, MemoryError) as exc:  # a header may claim any shape
+    except (ValueError, OSError, EOFError, MemoryError) as exc:
         raise ArtifactError(f"{path.name} is not a plain .npy array ({str(exc)[:80]})") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufcSU":
         raise ArtifactError(f"{path.name} holds {getattr(array, 'dtype', '?')}, not numbers")
     return array
+
+
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_npy_header(path: Path, size: int) -> None:
+    """Refuse an .npy whose header claims more data than the file holds, before anything is allocated
+    for it (a header may claim any shape, e.g. 8 TiB in a file of a few hundred bytes)."""
+    with path.open("rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version not in _NPY_HEADER_READERS:
+            raise ValueError(f".npy format version {version} is not supported")
+        shape, _, dtype = _NPY_HEADER_READERS[version](f)
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if dtype.hasobject or claimed != size - f.tell():
+            raise ValueError(f"its header claims {claimed} bytes of {dtype}, the file holds {size - f.tell()}")
 
 
 def _decode(node: Any, folder: Path, depth: int, budget: ReadBudget) -> Any:

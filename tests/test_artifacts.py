@@ -32,6 +32,27 @@ def test_pickled_object_array_is_refused(tmp_path):
         load_array(path)
 
 
+def test_a_header_claiming_more_data_than_the_file_holds_is_refused_before_loading(tmp_path, monkeypatch):
+    path = tmp_path / "v1.npy"
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }"
+    header += " " * (117 - len(header)) + "\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\0" * 64)
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load reached with a forged header"))
+    with pytest.raises(ArtifactError, match="not a plain .npy.*claims 8796093022208 bytes"):
+        load_array(path)
+
+
+def test_a_truncated_array_and_an_unknown_format_version_are_refused(tmp_path):
+    truncated, future = tmp_path / "t.npy", tmp_path / "f.npy"
+    np.save(truncated, np.arange(100.0))
+    truncated.write_bytes(truncated.read_bytes()[:-8])
+    np.save(future, np.arange(3))
+    future.write_bytes(future.read_bytes()[:6] + b"\x09\x00" + future.read_bytes()[8:])
+    for path in (truncated, future):
+        with pytest.raises(ArtifactError, match="not a plain .npy"):
+            load_array(path)
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "v1.npy/../x", "evil.py"])
 def test_file_names_outside_the_probe_folder_are_refused(tmp_path, name):
     write_probe(tmp_path, "p", {"status": "ok", "value": {"kind": "ndarray", "file": name}})
