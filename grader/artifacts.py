@@ -248,9 +248,12 @@ def _check_npy_header(path: Path, size: int) -> None:
         if version not in _NPY_HEADER_READERS:
             raise ValueError(f".npy format version {version} is not supported")
         shape, _, dtype = _NPY_HEADER_READERS[version](f)
-        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        elements = int(np.prod(shape, dtype=object))
+        claimed = elements * dtype.itemsize
         if dtype.hasobject or claimed != size - f.tell():
             raise ValueError(f"its header claims {claimed} bytes of {dtype}, the file holds {size - f.tell()}")
+        if elements and not dtype.itemsize:  # 'S0' or 'U0': any number of elements in no bytes
+            raise ValueError(f"its header claims {elements} elements of {dtype}, which has no size")
 
 
 def _decode(node: Any, folder: Path, depth: int, budget: ReadBudget) -> Any:

@@ -53,6 +53,17 @@ def test_a_truncated_array_and_an_unknown_format_version_are_refused(tmp_path):
             load_array(path)
 
 
+@pytest.mark.parametrize("descr", ["|S0", "<U0"])
+def test_a_dtype_without_size_cannot_claim_elements(tmp_path, descr):
+    """0 bytes times 2**40 elements is 0 bytes: the size check alone let such a header through, and
+    np.load returned an array of 2**40 elements that any conversion would try to allocate."""
+    path = tmp_path / "v1.npy"
+    with path.open("wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": descr, "fortran_order": False, "shape": (2**20, 2**20)})
+    with pytest.raises(ArtifactError, match="not a plain .npy.*no size"):
+        load_array(path)
+
+
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "v1.npy/../x", "evil.py"])
 def test_file_names_outside_the_probe_folder_are_refused(tmp_path, name):
     write_probe(tmp_path, "p", {"status": "ok", "value": {"kind": "ndarray", "file": name}})
