@@ -35,7 +35,6 @@ except ImportError:  # beside harness.py in the worker, a top-level module
 SIGNATURE_PIXELS = 256     # the highest-variance pixels of a dataset, compared between images
 MATCH_TOLERANCE = 1e-3
 MAX_MODELS = 40            # models exported at the end (a sweep may build many)
-MAX_FIGURES = 40
 DATASET_SPLITS = ("mnist:train", "mnist:test", "cifar10:train", "cifar10:test")
 
 
@@ -233,11 +232,11 @@ class NotebookTrace:
 
     def record_figures(self, plt) -> None:
         """Describe every open figure (a later description of the same figure replaces the earlier)."""
-        for number in plt.get_fignums()[:MAX_FIGURES]:
+        for number in plt.get_fignums()[:P.MAX_TRACED_FIGURES]:
             with contextlib.suppress(Exception):
                 figure = plt.figure(number)
                 key = id(figure)
-                if key not in self.figures and len(self.figures) >= MAX_FIGURES:
+                if key not in self.figures and len(self.figures) >= P.MAX_TRACED_FIGURES:
                     continue
                 self.figures[key] = {"cell": self.cell, "axes": [describe_axes(ax) for ax in figure.axes],
                                      "suptitle": figure._suptitle.get_text() if figure._suptitle else "",

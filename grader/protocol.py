@@ -92,6 +92,12 @@ MAX_SEQUENCE_ITEMS = 10_000      # items of a list, tuple or dict the worker enc
 MAX_DEPTH = 6                    # nesting the worker encodes (the grader accepts MAX_DEPTH + 2)
 MAX_LINE_POINTS = 2_000          # points of one plotted line
 MAX_IMAGE_VALUES = 4_096         # values of one shown image exported with a figure
+# Free-form mode: the figures a notebook's trace describes. The grader enforces these again when it
+# reads a trace (a description is written in the student's process and can be any size within
+# MAX_JSON_BYTES), so that comparing its lines with every History stays cheap.
+MAX_TRACED_FIGURES = 40          # figures described
+MAX_FIGURE_AXES = 100            # axes of one figure
+MAX_TRACED_LINES = 1_000         # plotted lines, all figures together
 MAX_JSON_BYTES = 20 * 1024 * 1024
 MAX_ARRAY_BYTES = 200 * 1024 * 1024
 MAX_PNG_BYTES = 2 * 1024 * 1024

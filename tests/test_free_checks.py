@@ -75,3 +75,21 @@ def test_every_free_rubric_entry_has_exactly_one_check_and_no_check_is_stray():
     assert sorted(found) == sorted(f"test_{c['id']}" for c in rubric["check"])
     assert all(len(files) == 1 for files in found.values())
     assert sum(c["points"] for c in rubric["check"]) == rubric["total_points"] == 100
+
+
+def test_a_forged_figure_description_is_cut_to_the_protocols_limits():
+    """A trace is written in the student's process: one figure of 750,000 two-point lines (15 MB, within
+    the JSON limit) made the learning-curve check compare each with every History for 4 minutes."""
+    import json
+
+    from grader import protocol
+    from grader.free_checks.evidence import bounded_figures
+    curve = {"label": "loss", "x": [0, 1], "y": [0.9, 0.5]}
+    honest = {"cell": 3, "axes": [{"xlabel": "epoch", "lines": [curve, {"y": ["0.9", "x"]}, {"y": "0.9"}]}]}
+    bomb = {"cell": 4, "axes": [{"lines": [curve] * 750_000}] * 3}
+    figures = bounded_figures(json.dumps([honest, bomb, *[{"cell": 5, "axes": [{}] * 500}] * 100]))
+    assert len(figures) == protocol.MAX_TRACED_FIGURES
+    assert figures[0]["axes"][0]["lines"] == [curve]   # lines whose y is not a list of numbers are left out
+    assert sum(len(ax["lines"]) for f in figures for ax in f["axes"]) <= protocol.MAX_TRACED_LINES
+    assert max(len(f["axes"]) for f in figures) == protocol.MAX_FIGURE_AXES
+    assert bounded_figures("not json") == bounded_figures(None) == bounded_figures('{"a": 1}') == []

@@ -189,14 +189,37 @@ def _read_trace(ctx: CheckContext) -> Trace:
         models.append(model)
     fits = [fit for index, record in enumerate(_list(value.get("fits")))
             if (fit := _fit(index, record, sizes)) is not None]
-    try:
-        figures = json.loads(value.get("figures_json") or "[]")
-    except (TypeError, ValueError):
-        figures = []
     return Trace(models=models, fits=fits, evaluations=[e for e in _list(value.get("evaluations")) if isinstance(e, dict)],
                  confusion_matrices=[c for c in _list(value.get("confusion_matrices")) if isinstance(c, dict)],
-                 figures=[f for f in figures if isinstance(f, dict)] if isinstance(figures, list) else [],
+                 figures=bounded_figures(value.get("figures_json")),
                  models_seen=int(value.get("models_seen") or 0) if isinstance(value.get("models_seen"), int) else 0)
+
+
+def bounded_figures(figures_json) -> list[dict]:
+    """The trace's figure descriptions within the protocol's limits: at most MAX_TRACED_FIGURES
+    figures of at most MAX_FIGURE_AXES axes, MAX_TRACED_LINES lines in all, each line's y a list of
+    at most MAX_LINE_POINTS numbers (a line that is not is left out). The description is written in
+    the student's process; unbounded, one of 750,000 lines took the learning-curve check 4 minutes."""
+    try:
+        figures = json.loads(figures_json) if isinstance(figures_json, str) else []
+    except ValueError:
+        return []
+    kept, lines_left = [], protocol.MAX_TRACED_LINES
+    for figure in [f for f in _list(figures) if isinstance(f, dict)][:protocol.MAX_TRACED_FIGURES]:
+        axes = []
+        for ax in [a for a in _list(figure.get("axes")) if isinstance(a, dict)][:protocol.MAX_FIGURE_AXES]:
+            lines = [line for line in _list(ax.get("lines"))[:max(lines_left, 0)] if _plotted(line)]
+            lines_left -= len(_list(ax.get("lines")))
+            axes.append({**ax, "lines": lines})
+        kept.append({**figure, "axes": axes})
+    return kept
+
+
+def _plotted(line) -> bool:
+    """A line description whose y is a list of at most MAX_LINE_POINTS numbers."""
+    values = line.get("y") if isinstance(line, dict) else None
+    return isinstance(values, list) and len(values) <= protocol.MAX_LINE_POINTS \
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _list(value) -> list:
