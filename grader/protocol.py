@@ -152,3 +152,11 @@ def weights_digest(arrays) -> str:
         digest.update(str(array.dtype).encode() + str(tuple(array.shape)).encode())
         digest.update(array.tobytes(order="C"))
     return digest.hexdigest()[:24]
+
+
+def changed_arrays(before: list[str], after_arrays) -> list[str]:
+    """Digests of the weight arrays a fit left different from every array it started with
+    (`before`: their digests). Free-form fits record them, so that a fold starting from the output of
+    a fit the grader could not repeat is still known not to be fresh."""
+    started = set(before)
+    return [d for d in (weights_digest([a]) for a in after_arrays) if d not in started][:MAX_SEQUENCE_ITEMS]

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from grader import protocol
 from grader.artifacts import ModelArtifact
 from grader.free_checks.evidence import Model, Trace, _fit
 from grader.free_checks.replay import verify_fits
@@ -49,8 +50,10 @@ def worker_fit(trace: NotebookTrace, model, x, y, validation=None, unreplayed=()
     if validation is not None:
         arguments["validation_data"] = tuple(v[:MAX_SAMPLES] for v in validation)
     trace.prepare_replay(model, record, arguments, list(unreplayed))
+    before = [protocol.weights_digest([w]) for w in model.get_weights()]
     history = model.fit(**arguments, shuffle=False, verbose=0)
     record["history"] = {k: [float(v) for v in values] for k, values in history.history.items()}
+    record["changed_arrays"] = protocol.changed_arrays(before, model.get_weights())
     return record
 
 
@@ -194,6 +197,25 @@ def test_a_fold_that_starts_from_weights_an_earlier_fit_trained_is_not_fresh(ser
     verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
     assert [fit.unverified for fit in view.fits] == [""] * 4
     assert [fit.fresh for fit in view.fits] == [True, False, True, True]
+
+
+def test_a_fold_that_starts_from_what_an_unrepeatable_fit_trained_is_not_fresh(served):
+    """A fit the grader cannot repeat (here: class_weight) trains on every row, folds included; each fold
+    then starts from its weights. No repeated fit produced them, but the record says which arrays that
+    fit changed (before: such folds passed as fresh cross-validation)."""
+    images, labels = served[SPLIT]
+    trace = NotebookTrace(served)
+    rows = np.arange(100)
+    pretrained = build()
+    worker_fit(trace, pretrained, scaled(images, rows), labels[rows].astype(int), unreplayed=["class_weight"])
+    started_from_it = build()
+    started_from_it.set_weights(pretrained.get_weights())
+    worker_fit(trace, started_from_it, scaled(images, rows), labels[rows].astype(int))
+    worker_fit(trace, build(), scaled(images, rows), labels[rows].astype(int))
+    view = grader_view(trace, served)
+    verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
+    assert view.fits[0].unverified.startswith("not repeated") and [f.unverified for f in view.fits[1:]] == ["", ""]
+    assert [fit.fresh for fit in view.fits[1:]] == [False, True]
 
 
 def test_the_loss_judged_is_the_one_the_fit_trained_with(served):

@@ -107,6 +107,7 @@ class Fit:
     unverified: str = "not checked"    # why the grader could not establish the fit ("" once it did)
     loss: str = ""                     # the loss it trained with, once established
     found_by_split: dict[str, int] = field(default_factory=dict)  # rows of x found in each served split
+    changed_arrays: frozenset[str] = frozenset()  # digests of the weight arrays it trained (a claim)
 
     def test_rows(self) -> int:
         """Rows of a test split among x's rows (x drawn mostly from a training split may hold some;
@@ -254,7 +255,9 @@ def _fit(index: int, record, sizes: dict) -> Fit | None:
                    history={str(k): [float(x) for x in v] for k, v in history.items()
                             if isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)},
                    replay=record.get("replay") if isinstance(record.get("replay"), dict) else None,
-                   found_by_split=_counts(record.get("found_by_split"), sizes))
+                   found_by_split=_counts(record.get("found_by_split"), sizes),
+                   changed_arrays=frozenset(d for d in _list(record.get("changed_arrays"))[:protocol.MAX_SEQUENCE_ITEMS]
+                                            if isinstance(d, str)))
     except (TypeError, ValueError):
         return None
 

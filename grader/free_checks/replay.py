@@ -60,9 +60,12 @@ def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_sam
     indexes = {} if indexes is None else indexes
     replayed: dict[int, tuple[object, int]] = {}   # model serial -> (the grader's model, compile count)
     trained: list[np.ndarray] = []                  # arrays an established fit changed
+    claimed_trained: set[str] = set()               # digests of arrays any earlier fit says it changed
     contradictions = []
     deadline = time.monotonic() + MAX_REPLAY_SECONDS
     for fit in trace.fits:
+        earlier_claims = set(claimed_trained)
+        claimed_trained |= fit.changed_arrays
         if fit.index >= protocol.MAX_REPLAYED_FITS:  # the trace's length is the student's to choose
             fit.unverified = f"not repeated: only the first {protocol.MAX_REPLAYED_FITS} fits are"
             continue
@@ -81,7 +84,10 @@ def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_sam
             replayed.pop(fit.model, None)  # its model's later fits start from an unknown optimizer state
             continue
         start = fit.replay["weights_before"]
-        fit.fresh = not any(_reused(array, trained) for array in start)
+        # A fit the grader could not repeat (class_weight, say) still says which arrays it trained: a
+        # fold starting from one of them is not fresh, though no repeated fit produced it.
+        fit.fresh = not any(_reused(array, trained) for array in start) \
+            and not earlier_claims & {protocol.weights_digest([np.asarray(array)]) for array in start}
         end = replayed[fit.model][0].get_weights()
         trained += [np.array(after) for before, after in zip(start, end) if not np.array_equal(before, after)]
     return contradictions
