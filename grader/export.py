@@ -236,14 +236,14 @@ def describe_axes(ax) -> dict:
                    "y": np.asarray(line.get_ydata(), dtype=float)[:P.MAX_LINE_POINTS].tolist()}
                   for line in ax.get_lines()],
         "images": [list(np.shape(image.get_array())) for image in ax.get_images()],
-        "image_values": [_image_values(image) for image in ax.get_images()],
+        "image_values": [shown_values(image) for image in ax.get_images()],
     }
 
 
-def _image_values(image) -> list[float]:
-    """The values an axes shows (for small images), so the grader can tell which image it is."""
+def shown_values(artist) -> list[float]:
+    """The values an image or colour mesh shows (for small ones), so the grader can tell what it is."""
     try:
-        values = np.asarray(image.get_array(), dtype=float).reshape(-1)
+        values = np.asarray(artist.get_array(), dtype=float).reshape(-1)
     except Exception:
         return []
     return values.tolist() if values.size <= P.MAX_IMAGE_VALUES else []

@@ -27,10 +27,10 @@ import numpy as np
 
 try:  # in the grader's package (tests), a package module
     from . import protocol as P
-    from .export import compile_config, describe_axes, serial_in
+    from .export import compile_config, describe_axes, serial_in, shown_values
 except ImportError:  # beside harness.py in the worker, a top-level module
     import protocol as P
-    from export import compile_config, describe_axes, serial_in
+    from export import compile_config, describe_axes, serial_in, shown_values
 
 SIGNATURE_PIXELS = 256     # the highest-variance pixels of a dataset, compared between images
 MATCH_TOLERANCE = 1e-3
@@ -241,9 +241,7 @@ class NotebookTrace:
                 self.figures[key] = {"cell": self.cell, "axes": [describe_axes(ax) for ax in figure.axes],
                                      "suptitle": figure._suptitle.get_text() if figure._suptitle else "",
                                      "legends": [[t.get_text() for t in legend.get_texts()] for legend in figure.legends],
-                                     "meshes": [list(np.shape(mesh.get_array())) for ax in figure.axes
-                                                for mesh in ax.collections if hasattr(mesh, "get_array")
-                                                and mesh.get_array() is not None][:20]}
+                                     **_meshes(figure)}
 
     def export(self) -> dict:
         """The trace as values for export.Exporter (models as Keras models, rows as arrays)."""
@@ -342,3 +340,11 @@ def install_trace_hooks(keras, trace: NotebookTrace) -> None:
             return matrix
 
         tf.math.confusion_matrix = tf_confusion_matrix
+
+
+def _meshes(figure) -> dict:
+    """The colour meshes of a figure (a seaborn heatmap is one): their shapes and, for small ones, values."""
+    meshes = [mesh for ax in figure.axes for mesh in ax.collections
+              if hasattr(mesh, "get_array") and mesh.get_array() is not None][:P.MAX_SHOWN_IMAGES]
+    return {"meshes": [list(np.shape(mesh.get_array())) for mesh in meshes],
+            "mesh_values": [shown_values(mesh) for mesh in meshes]}

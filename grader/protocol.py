@@ -98,6 +98,7 @@ MAX_IMAGE_VALUES = 4_096         # values of one shown image exported with a fig
 MAX_TRACED_FIGURES = 40          # figures described
 MAX_FIGURE_AXES = 100            # axes of one figure
 MAX_TRACED_LINES = 1_000         # plotted lines, all figures together
+MAX_SHOWN_IMAGES = 100           # images of one axes, colour meshes of one figure
 MAX_JSON_BYTES = 20 * 1024 * 1024
 MAX_ARRAY_BYTES = 200 * 1024 * 1024
 MAX_PNG_BYTES = 2 * 1024 * 1024

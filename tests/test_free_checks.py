@@ -93,3 +93,20 @@ def test_a_forged_figure_description_is_cut_to_the_protocols_limits():
     assert sum(len(ax["lines"]) for f in figures for ax in f["axes"]) <= protocol.MAX_TRACED_LINES
     assert max(len(f["axes"]) for f in figures) == protocol.MAX_FIGURE_AXES
     assert bounded_figures("not json") == bounded_figures(None) == bounded_figures('{"a": 1}') == []
+
+
+def test_a_drawn_10x10_image_is_a_confusion_matrix_only_if_its_values_can_be_one():
+    """Before, any 10×10 image passed error_analysis: `plt.imshow(np.zeros((10, 10)))` alone scored 10."""
+    from grader.free_checks.test_free_form import confusion_like
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 50, size=(10, 10)) + np.diag(np.full(10, 900))
+    shares = counts / counts.sum(axis=1, keepdims=True)
+    shares[4] = 0                                        # a class never seen: an empty row
+    assert confusion_like(counts.ravel().tolist())
+    assert confusion_like(np.round(shares, 2).ravel().tolist())                 # as printed, rounded
+    assert confusion_like(np.round(100 * counts / counts.sum(), 1).ravel().tolist())  # percent of all
+    assert not confusion_like(np.zeros(100).tolist())
+    assert not confusion_like(rng.random(100).tolist())
+    assert not confusion_like((-counts).ravel().tolist())
+    assert not confusion_like(counts.ravel().tolist()[:99])
+    assert not confusion_like(["1"] * 100) and not confusion_like(None)

@@ -199,7 +199,8 @@ def _read_trace(ctx: CheckContext) -> Trace:
 def bounded_figures(figures_json) -> list[dict]:
     """The trace's figure descriptions within the protocol's limits: at most MAX_TRACED_FIGURES
     figures of at most MAX_FIGURE_AXES axes, MAX_TRACED_LINES lines in all, each line's y a list of
-    at most MAX_LINE_POINTS numbers (a line that is not is left out). The description is written in
+    at most MAX_LINE_POINTS numbers (a line that is not is left out), MAX_SHOWN_IMAGES images an
+    axes and meshes a figure. The description is written in
     the student's process; unbounded, one of 750,000 lines took the learning-curve check 4 minutes."""
     try:
         figures = json.loads(figures_json) if isinstance(figures_json, str) else []
@@ -211,8 +212,10 @@ def bounded_figures(figures_json) -> list[dict]:
         for ax in [a for a in _list(figure.get("axes")) if isinstance(a, dict)][:protocol.MAX_FIGURE_AXES]:
             lines = [line for line in _list(ax.get("lines"))[:max(lines_left, 0)] if _plotted(line)]
             lines_left -= len(_list(ax.get("lines")))
-            axes.append({**ax, "lines": lines})
-        kept.append({**figure, "axes": axes})
+            axes.append({**ax, "lines": lines, "images": _list(ax.get("images"))[:protocol.MAX_SHOWN_IMAGES],
+                         "image_values": _list(ax.get("image_values"))[:protocol.MAX_SHOWN_IMAGES]})
+        kept.append({**figure, "axes": axes, "meshes": _list(figure.get("meshes"))[:protocol.MAX_SHOWN_IMAGES],
+                     "mesh_values": _list(figure.get("mesh_values"))[:protocol.MAX_SHOWN_IMAGES]})
     return kept
 
 

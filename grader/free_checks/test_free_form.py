@@ -333,11 +333,30 @@ def label_count(title: str) -> int:
         + sum(title.lower().count(name) for name in CIFAR_CLASS_NAMES if name not in words)
 
 
+def confusion_like(values) -> bool:
+    """Whether the 100 values of a drawn 10×10 image can be a confusion matrix: not negative, not all
+    zero, and counts (whole numbers) or shares (the non-empty rows, the columns or the whole summing
+    to 1 or 100, as printed with two decimals). Any other 10×10 picture is not an error analysis."""
+    if not isinstance(values, list) or len(values) != 100 or \
+            not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return False
+    matrix = np.asarray(values, dtype=float).reshape(10, 10)
+    if not np.all(np.isfinite(matrix)) or matrix.min() < 0 or matrix.sum() <= 0:
+        return False
+    rows, columns = matrix.sum(axis=1), matrix.sum(axis=0)
+    sums = [rows[rows > 0], columns[columns > 0], np.array([matrix.sum()])]
+    return bool(np.allclose(matrix, np.round(matrix))) or any(
+        np.allclose(total, whole, rtol=0.06, atol=0) for total in sums for whole in (1.0, 100.0))
+
+
 def test_error_analysis(ctx):
     trace = records_of(ctx)
     matrices = [c for c in trace.confusion_matrices if c.get("shape") == [10, 10]]
-    drawn = [f for f in trace.figures for ax in f.get("axes", []) for shape in ax.get("images", [])
-             if list(shape)[:2] == [10, 10]] + [f for f in trace.figures if [10, 10] in f.get("meshes", [])]
+    drawn = [f for f in trace.figures for ax in f.get("axes", [])
+             for shape, values in zip(ax.get("images", []), ax.get("image_values", []))
+             if shape == [10, 10] and confusion_like(values)]
+    drawn += [f for f in trace.figures for shape, values in zip(f.get("meshes", []), f.get("mesh_values", []))
+              if shape == [10, 10] and confusion_like(values)]
     if matrices or drawn:
         ctx.measured["error_analysis"] = "a 10×10 confusion matrix " + ("computed" if matrices else "drawn")
         return
