@@ -237,7 +237,7 @@ def install_fit_wrapper(keras, budget: Budget, recorder: FitRecorder, trace: Not
             before = []
             if traced is not None:
                 with contextlib.suppress(Exception):
-                    before = [P.weights_digest([w]) for w in weights_of(self)]
+                    before = P.array_digests(weights_of(self))
             history = original_fit(*bound.args, **bound.kwargs)
             if traced is not None:
                 with contextlib.suppress(Exception):

@@ -155,9 +155,14 @@ def weights_digest(arrays) -> str:
     return digest.hexdigest()[:24]
 
 
+def array_digests(arrays) -> list[str]:
+    """The digest of each weight array on its own."""
+    return [weights_digest([array]) for array in arrays]
+
+
 def changed_arrays(before: list[str], after_arrays) -> list[str]:
     """Digests of the weight arrays a fit left different from every array it started with
-    (`before`: their digests). Free-form fits record them, so that a fold starting from the output of
-    a fit the grader could not repeat is still known not to be fresh."""
+    (`before`: their `array_digests`). Free-form fits record them, so that a fold starting from the
+    output of a fit the grader could not repeat is still known not to be fresh."""
     started = set(before)
-    return [d for d in (weights_digest([a]) for a in after_arrays) if d not in started][:MAX_SEQUENCE_ITEMS]
+    return [d for d in array_digests(after_arrays) if d not in started][:MAX_SEQUENCE_ITEMS]

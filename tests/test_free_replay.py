@@ -50,7 +50,7 @@ def worker_fit(trace: NotebookTrace, model, x, y, validation=None, unreplayed=()
     if validation is not None:
         arguments["validation_data"] = tuple(v[:MAX_SAMPLES] for v in validation)
     trace.prepare_replay(model, record, arguments, list(unreplayed))
-    before = [protocol.weights_digest([w]) for w in model.get_weights()]
+    before = protocol.array_digests(model.get_weights())
     history = model.fit(**arguments, shuffle=False, verbose=0)
     record["history"] = {k: [float(v) for v in values] for k, values in history.history.items()}
     record["changed_arrays"] = protocol.changed_arrays(before, model.get_weights())

@@ -200,8 +200,8 @@ def bounded_figures(figures_json) -> list[dict]:
     """The trace's figure descriptions within the protocol's limits: at most MAX_TRACED_FIGURES
     figures of at most MAX_FIGURE_AXES axes, MAX_TRACED_LINES lines in all, each line's y a list of
     at most MAX_LINE_POINTS numbers (a line that is not is left out), MAX_SHOWN_IMAGES images an
-    axes and meshes a figure. The description is written in
-    the student's process; unbounded, one of 750,000 lines took the learning-curve check 4 minutes."""
+    axes and meshes a figure. The description is written in the student's process; unbounded, one
+    of 750,000 lines took the learning-curve check 4 minutes."""
     try:
         figures = json.loads(figures_json) if isinstance(figures_json, str) else []
     except ValueError:

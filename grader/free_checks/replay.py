@@ -87,7 +87,7 @@ def verify_fits(trace, served: dict[str, tuple[np.ndarray, np.ndarray]], max_sam
         # A fit the grader could not repeat (class_weight, say) still says which arrays it trained: a
         # fold starting from one of them is not fresh, though no repeated fit produced it.
         fit.fresh = not any(_reused(array, trained) for array in start) \
-            and not earlier_claims & {protocol.weights_digest([np.asarray(array)]) for array in start}
+            and not earlier_claims & set(protocol.array_digests(np.asarray(array) for array in start))
         end = replayed[fit.model][0].get_weights()
         trained += [np.array(after) for before, after in zip(start, end) if not np.array_equal(before, after)]
     return contradictions
