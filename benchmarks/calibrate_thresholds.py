@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         budget = rubric.budget[part]
         for label, model in (("reference", functions[builder]()), ("no-learning", no_learning(functions[builder]()))):
             architecture, settings = export(model)
-            accuracies = [training.measured_accuracy({}, plan, budget, part, architecture, settings,
+            accuracies = [training.measured_accuracy(plan, budget, part, architecture, settings,
                                                      plan.training_seeds(1)[0]) for plan in plans]
             low, mean, high = min(accuracies), statistics.fmean(accuracies), max(accuracies)
             print(f"{part:6s} {label:11s} accuracy {low:.3f}-{high:.3f} (mean {mean:.3f}, sd "

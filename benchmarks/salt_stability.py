@@ -28,9 +28,9 @@ borderline models get the same verdict for at least 98% of the salts.
 
 Settings. The rubric's `seeds` and `recheck_within` of each part are the first setting (--seeds and
 --recheck-within replace them for every part); each --setting SEEDS:WITHIN adds another. All
-settings are decided on the same trainings, kept in one memo per salt as a grading keeps them:
-plan.training_seeds(n) is a prefix of plan.training_seeds(n + 1), so a training the grader would
-make under two settings is made once here, and every setting reports the trainings the grader
+settings are decided on the same trainings, remembered as a grading remembers them
+(grader.training.measured_accuracy): plan.training_seeds(n) is a prefix of
+plan.training_seeds(n + 1), so a training the grader would make under two settings is made once here, and every setting reports the trainings the grader
 itself would make. The trainings are deterministic (the same salt gives the same accuracies in
 another process, on a busy machine), so runs with different settings agree on their common seeds.
 
@@ -217,17 +217,16 @@ def run(parts: list[str], kinds: list[str], salt_list: list[str], sha256: str, s
         series += part_series.values()
         for index, salt in enumerate(salt_list):
             plan = build_plan(sha256, salt, rubric, data_dir, [], {})
-            memo: dict = {}  # as the grading's memo: one training per architecture, settings and seed
             line = []
             for kind, model in exported.items():
                 seconds: dict[int, float] = {}
 
                 def measure(seed: int, budget: dict, model=model, seconds=seconds) -> float:
                     """check_accuracy's measure(seed), timing each training it makes."""
-                    known, started = len(memo), time.monotonic()
-                    accuracy = training.measured_accuracy(memo, plan, budget, part, model.architecture,
+                    started = time.monotonic()
+                    accuracy = training.measured_accuracy(plan, budget, part, model.architecture,
                                                           model.settings, seed)
-                    if len(memo) > known:
+                    if seed not in seconds:  # the first time: a training (then it is remembered)
                         seconds[seed] = time.monotonic() - started
                         made["trainings"] += 1
                         made["seconds"] += seconds[seed]

@@ -114,7 +114,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         memo: dict = {}
         worker_done = threading.Event()
         prefetch = threading.Thread(target=free_replay.prepare, args=(plan, memo), daemon=True) if free else \
-            threading.Thread(target=training.prefetch_accuracies, args=(job.out, plan, rubric, memo, worker_done),
+            threading.Thread(target=training.prefetch_accuracies, args=(job.out, plan, rubric, worker_done),
                              daemon=True)
         prefetch.start()
         hidden = hidden_paths(submission, options)

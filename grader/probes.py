@@ -6,7 +6,8 @@ student kit makes them too); the hidden checks' probes, the data subsets and the
 derived from the submission's content and the installation's secret salt: deterministic for one
 submission, different between submissions, and unpredictable to students. Each parameter is probed
 with at least two values. Real images come from fixed subsets of the training splits. The held-out
-test subsets used for accuracy stay in the grader: they are never written for the worker.
+test subsets used for accuracy stay in the grader: they are never written for the worker. The seeds
+of the grader's own accuracy training come from the salt alone (training_key_for).
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ NOTEBOOK_BUDGET = {"max_epochs": 1, "max_samples": 64}
 def seed_for(sha256: str, salt: str) -> int:
     """A seed fixed by the submission's content and the installation's secret salt."""
     return int(hashlib.sha256((salt + sha256).encode()).hexdigest()[:8], 16)
+
+
+def training_key_for(salt: str) -> str:
+    """The key of the grader's own accuracy-training seeds: the installation's secret salt alone.
+    Unlike the probes' seed it does not depend on the submission, so every submission of a class is
+    trained with the same secret seeds: a model is judged on its merits, not on its luck with seeds
+    (resubmitting a changed comment cannot draw new seeds for a borderline model), and two students
+    with the same model get the same verdict from one training (grader/training.py remembers it)."""
+    return hashlib.sha256(f"{salt}:training".encode()).hexdigest()
 
 @functools.lru_cache(maxsize=2)
 def _dataset(name: str, directory: str | None) -> Dataset:
@@ -66,8 +76,7 @@ def build_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | None, ce
                 "cifar10": (cifar.x_test[HELD_OUT_TEST], cifar.y_test[HELD_OUT_TEST])}
     training = {part: _training_subset(rubric, part, mnist if part != "cifar" else cifar)
                 for part in ("dense", "cnn", "cifar")}
-    training_key = hashlib.sha256(f"{salt}:training:{sha256}".encode()).hexdigest()
-    return ProbePlan(seed, spec, inputs, notebook_data, held_out, training, training_key)
+    return ProbePlan(seed, spec, inputs, notebook_data, held_out, training, training_key_for(salt))
 
 # Free-form mode serves what a chapter-style notebook expects of load_data(): the whole MNIST training
 # split (the chapter writes reshape((60000, 784))) and a test split of 10,000 images without the
@@ -98,8 +107,7 @@ def build_free_plan(sha256: str, salt: str, rubric: Rubric, data_dir: Path | Non
             "budget": FREE_NOTEBOOK_BUDGET, "limits": limits, "skip": [], "mode": protocol.MODE_FREE}
     held_out = {"mnist": (mnist.x_test[HELD_OUT_TEST], mnist.y_test[HELD_OUT_TEST])}
     training = {part: _training_subset(rubric, part, mnist) for part in rubric.budget}
-    training_key = hashlib.sha256(f"{salt}:training:{sha256}".encode()).hexdigest()
-    return ProbePlan(seed, spec, {}, notebook_data, held_out, training, training_key)
+    return ProbePlan(seed, spec, {}, notebook_data, held_out, training, training_key_for(salt))
 
 
 def _keras_layout(data: Dataset, train: slice, column_labels: bool = False) -> dict[str, np.ndarray]:

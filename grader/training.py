@@ -16,9 +16,11 @@ worker (where student code runs) reports:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,23 +145,55 @@ def scaled(images: np.ndarray, shape: tuple) -> np.ndarray:
     return (images.reshape((len(images), *shape)) / 255.0).astype("float32")
 
 
-def measured_accuracy(memo: dict, plan, budget: dict, part: str, architecture: dict, settings: CompileSettings,
+# Accuracies the grader has measured in this process, by everything a measurement depends on. The
+# seeds are the class's (probes.training_key_for), so in a batch the same model (the template's
+# suggestion, a classmate's copy, an untouched exercise) is trained once and not once per submission.
+REMEMBERED_ACCURACIES = 1024
+_remembered: OrderedDict[str, float] = OrderedDict()
+_remembered_lock = threading.Lock()
+
+
+def accuracy_key(part: str, seed: int, budget: dict, architecture: dict, settings: CompileSettings,
+                 train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> str:
+    """A digest of everything one accuracy training depends on: two trainings with the same key
+    give the same accuracy, whoever submitted the model."""
+    digest = hashlib.sha256(json.dumps([part, seed, budget["epochs"], budget["batch_size"], architecture,
+                                        dataclasses.asdict(settings)], sort_keys=True, default=str).encode())
+    for array in (*train, *test):
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def measured_accuracy(plan, budget: dict, part: str, architecture: dict, settings: CompileSettings,
                       seed: int) -> float:
-    """The accuracy of one grader training for an accuracy check, remembered in `memo` (the same
-    architecture, settings and seed always give the same accuracy, so a training done while the
-    worker ran is used again)."""
-    key = ("accuracy", part, seed, hashlib.sha256(json.dumps([architecture, settings.optimizer, settings.loss,
-                                                               settings.from_logits], sort_keys=True,
-                                                              default=str).encode()).hexdigest())
-    if key not in memo:
-        _, dataset, shape = ACCURACY_PARTS[part]
-        (x_train, y_train), (x_test, y_test) = plan.training[part], plan.held_out[dataset]
-        memo[key] = trained_accuracy(architecture, settings, (scaled(x_train, shape), y_train),
-                                     (scaled(x_test, shape), y_test), budget, seed)
-    return memo[key]
+    """The accuracy of one grader training for an accuracy check, trained once per process for the
+    same model, settings, seed, budget and data (a training done while the worker ran, or for an
+    earlier submission of the batch, is used again)."""
+    _, dataset, shape = ACCURACY_PARTS[part]
+    train, test = plan.training[part], plan.held_out[dataset]
+    key = accuracy_key(part, seed, budget, architecture, settings, train, test)
+    with _remembered_lock:
+        if key in _remembered:
+            _remembered.move_to_end(key)
+            return _remembered[key]
+    (x_train, y_train), (x_test, y_test) = train, test
+    accuracy = trained_accuracy(architecture, settings, (scaled(x_train, shape), y_train),
+                                (scaled(x_test, shape), y_test), budget, seed)
+    with _remembered_lock:
+        _remembered[key] = accuracy
+        while len(_remembered) > REMEMBERED_ACCURACIES:
+            _remembered.popitem(last=False)
+    return accuracy
 
 
-def prefetch_accuracies(out_dir: Path, plan, rubric, memo: dict, worker_done: threading.Event) -> None:
+def forget_accuracies() -> None:
+    """Forget every remembered accuracy (a test that wants the grader to train again)."""
+    with _remembered_lock:
+        _remembered.clear()
+
+
+def prefetch_accuracies(out_dir: Path, plan, rubric, worker_done: threading.Event) -> None:
     """While the worker runs: as soon as it has answered a build_* probe, train that model with the
     first seed, so the accuracy checks find the result ready. Nothing here decides a verdict: the
     checks read the final artifacts and use a remembered training only for the same architecture,
@@ -180,7 +214,7 @@ def prefetch_accuracies(out_dir: Path, plan, rubric, memo: dict, worker_done: th
                 model.build()
                 settings = compile_settings(model.compile)
                 seed = plan.training_seeds(1)[0]
-                measured_accuracy(memo, plan, rubric.budget[part], part, model.architecture, settings, seed)
+                measured_accuracy(plan, rubric.budget[part], part, model.architecture, settings, seed)
             except Exception:  # a missing, broken or refused model: the check says why
                 continue
         if finished:

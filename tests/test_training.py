@@ -138,3 +138,67 @@ def test_a_model_whose_layers_output_too_much_is_refused_even_without_multiply_a
     assert padded.count_params() < 3_000_000 and multiply_adds(padded) < MAX_MULTIPLY_ADDS
     with pytest.raises(TrainingRefused, match="values per image"):
         check_cost(padded)
+
+
+# ------------------------------------------------------------------ accuracies remembered per process
+class FakePlan:
+    """What measured_accuracy reads of a plan: the training subsets and the held-out test subsets."""
+
+    def __init__(self, shift: int = 0):
+        rng = np.random.default_rng(7)
+        images, labels = rng.integers(0, 256, size=(8, 28, 28), dtype=np.uint8), np.arange(8) % 10
+        self.training = {"cnn": (images, labels), "dense": (images, labels)}
+        self.held_out = {"mnist": (np.roll(images, shift), labels)}
+
+
+@pytest.fixture
+def counted_trainings(monkeypatch):
+    """Each training measured_accuracy starts, as (epochs, seed); no Keras involved."""
+    from grader import training
+    made = []
+
+    def fake_training(architecture, settings, train, test, budget, seed):
+        made.append((budget["epochs"], seed))
+        return 0.5
+    monkeypatch.setattr(training, "trained_accuracy", fake_training)
+    training.forget_accuracies()
+    yield made
+    training.forget_accuracies()
+
+
+def test_an_accuracy_is_trained_once_per_process_and_again_for_anything_it_depends_on(counted_trainings):
+    from grader.compile_config import CompileSettings
+    from grader.training import forget_accuracies, measured_accuracy
+    adam = CompileSettings({"class_name": "Adam", "config": {"learning_rate": 0.001}}, "sparse_categorical_crossentropy",
+                           False, ("accuracy",))
+    sgd = CompileSettings({"class_name": "SGD", "config": {"learning_rate": 0.01}}, "sparse_categorical_crossentropy",
+                          False, ("accuracy",))
+    budget = {"epochs": 1, "batch_size": 32}
+    cnn = {"class_name": "Sequential", "config": {"layers": ["conv"]}}
+
+    def measure(plan=None, budget=budget, part="cnn", architecture=cnn, settings=adam, seed=1):
+        return measured_accuracy(plan or FakePlan(), budget, part, architecture, settings, seed)
+
+    measure()
+    measure(plan=FakePlan())  # another submission of the class with the same model
+    assert len(counted_trainings) == 1
+    for different in (dict(seed=2), dict(part="dense"), dict(settings=sgd), dict(budget={**budget, "epochs": 2}),
+                      dict(budget={**budget, "batch_size": 16}), dict(plan=FakePlan(shift=1)),
+                      dict(architecture={"class_name": "Sequential", "config": {"layers": ["dense"]}})):
+        known = len(counted_trainings)
+        measure(**different)
+        assert len(counted_trainings) == known + 1, different
+    forget_accuracies()
+    measure()
+    assert len(counted_trainings) == 9
+
+
+def test_remembered_accuracies_are_bounded(counted_trainings, monkeypatch):
+    from grader import training
+    monkeypatch.setattr(training, "REMEMBERED_ACCURACIES", 2)
+    settings = training.CompileSettings({"class_name": "Adam", "config": {}}, "sparse_categorical_crossentropy",
+                                        False, ("accuracy",))
+    for seed in (1, 2, 3, 1):  # 1 was the least recently used when 3 came
+        training.measured_accuracy(FakePlan(), {"epochs": 1, "batch_size": 8}, "cnn", {}, settings, seed)
+    assert [seed for _, seed in counted_trainings] == [1, 2, 3, 1]
+    assert len(training._remembered) == 2

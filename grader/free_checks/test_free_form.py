@@ -166,7 +166,7 @@ def test_cnn_test_accuracy(ctx):
     tried = []
     for model, settings in setups[:MAX_ACCURACY_CANDIDATES]:
         def measure(seed: int, model=model, settings=settings) -> float:
-            return measured_accuracy(ctx.memo, ctx.plan, budget, "cnn", model.artifact.architecture, settings, seed)
+            return measured_accuracy(ctx.plan, budget, "cnn", model.artifact.architecture, settings, seed)
 
         try:
             accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],

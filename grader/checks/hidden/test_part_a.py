@@ -18,7 +18,7 @@ def check_accuracy(ctx, part: str) -> None:
     settings = compile_settings_of(ctx, artifact, function)
 
     def measure(seed: int) -> float:
-        return measured_accuracy(ctx.memo, ctx.plan, budget, part, artifact.architecture, settings, seed)
+        return measured_accuracy(ctx.plan, budget, part, artifact.architecture, settings, seed)
 
     try:
         accuracies = decided_accuracy(measure, ctx.plan.training_seeds(budget["seeds"]), budget["min_accuracy"],
