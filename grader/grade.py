@@ -121,13 +121,16 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
         probe_seconds = {p["id"]: p.get("seconds", limits.probe_seconds) for p in plan.spec["probes"]}
         try:
             run = run_worker(job, limits, use_bwrap, hidden, probe_seconds, job.in_dir / SPEC_FILE)
+            timings["worker"] = time.monotonic() - clock
+            clock = time.monotonic()
+            crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes
+                       if c.step.startswith(probe_step(""))}
+            artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
         finally:
+            # Also when the grading fails: a training left running would share Keras' process-wide
+            # seeds with the next grading of this process.
             worker_done.set()
-        timings["worker"] = time.monotonic() - clock
-        clock = time.monotonic()
-        crashed = {c.step.removeprefix(probe_step("")): c.reason for c in run.crashes if c.step.startswith(probe_step(""))}
-        artifacts = read_artifacts(run.out_dir, [p["id"] for p in plan.spec["probes"]], crashed)
-        prefetch.join()
+            prefetch.join()
         timings["artifacts"] = time.monotonic() - clock
         clock = time.monotonic()
         outcomes = run_checks(CheckContext(plan, artifacts, rubric, memo=memo), rubric,

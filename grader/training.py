@@ -146,19 +146,23 @@ def scaled(images: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 # Accuracies the grader has measured in this process, by everything a measurement depends on. The
-# seeds are the class's (probes.training_key_for), so in a batch the same model (the template's
-# suggestion, a classmate's copy, an untouched exercise) is trained once and not once per submission.
+# seeds are the class's (probes.training_key_for), so the same model (the template's suggestion, a
+# classmate's copy, an untouched exercise) is trained once per grading process of a batch, not once
+# per submission. One training at a time per process: Keras draws initial weights and shuffles
+# from process-wide seeds (keras.utils.set_random_seed), so two trainings at once (a Dask worker
+# with several threads) would change each other's results, and a remembered result would spread it.
 REMEMBERED_ACCURACIES = 1024
 _remembered: OrderedDict[str, float] = OrderedDict()
-_remembered_lock = threading.Lock()
+_training_lock = threading.Lock()
 
 
 def accuracy_key(part: str, seed: int, budget: dict, architecture: dict, settings: CompileSettings,
                  train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> str:
     """A digest of everything one accuracy training depends on: two trainings with the same key
     give the same accuracy, whoever submitted the model."""
+    # No default= for json: a value that is not plain JSON must fail, not collide with its str().
     digest = hashlib.sha256(json.dumps([part, seed, budget["epochs"], budget["batch_size"], architecture,
-                                        dataclasses.asdict(settings)], sort_keys=True, default=str).encode())
+                                        dataclasses.asdict(settings)], sort_keys=True).encode())
     for array in (*train, *test):
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -173,23 +177,22 @@ def measured_accuracy(plan, budget: dict, part: str, architecture: dict, setting
     _, dataset, shape = ACCURACY_PARTS[part]
     train, test = plan.training[part], plan.held_out[dataset]
     key = accuracy_key(part, seed, budget, architecture, settings, train, test)
-    with _remembered_lock:
+    with _training_lock:
         if key in _remembered:
             _remembered.move_to_end(key)
             return _remembered[key]
-    (x_train, y_train), (x_test, y_test) = train, test
-    accuracy = trained_accuracy(architecture, settings, (scaled(x_train, shape), y_train),
-                                (scaled(x_test, shape), y_test), budget, seed)
-    with _remembered_lock:
+        (x_train, y_train), (x_test, y_test) = train, test
+        accuracy = trained_accuracy(architecture, settings, (scaled(x_train, shape), y_train),
+                                    (scaled(x_test, shape), y_test), budget, seed)
         _remembered[key] = accuracy
         while len(_remembered) > REMEMBERED_ACCURACIES:
             _remembered.popitem(last=False)
-    return accuracy
+        return accuracy
 
 
 def forget_accuracies() -> None:
     """Forget every remembered accuracy (a test that wants the grader to train again)."""
-    with _remembered_lock:
+    with _training_lock:
         _remembered.clear()
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from grader.grade import GradeOptions, grade_submission
 from grader.results import GRADED
+from grader import training
 from grader.training import forget_accuracies
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -36,15 +37,18 @@ def one_busy_core():
         busy.wait()
 
 
-def test_two_gradings_of_the_reference_give_identical_results(validation_report):
+def test_two_gradings_of_the_reference_give_identical_results(validation_report, monkeypatch):
     """The first grading is the session's `grade validate` run (in a pool process, next to another
     grading); the second gets one core shared with a busy process: the trained models, so the
     measured accuracies, must not depend on the machine's cores or load. Remembered accuracies are
     forgotten first, so that the second grading trains its models again."""
     first = validation_report.results["reference notebook"]
+    trained, train = [], training.trained_accuracy
+    monkeypatch.setattr(training, "trained_accuracy", lambda *args: trained.append(args) or train(*args))
     forget_accuracies()
     with one_busy_core():
         second = grade_submission(REFERENCE_NOTEBOOK)
+    assert len(trained) >= 3  # dense, CNN and CIFAR-10 trained again, not remembered
     assert first.status == GRADED and first.score == 100
     assert [(c.id, c.status, c.points, c.feedback, c.measured) for c in first.checks] == \
            [(c.id, c.status, c.points, c.feedback, c.measured) for c in second.checks]

@@ -77,7 +77,7 @@ def failing_result() -> GradeResult:
                         en="Analysis of misclassified images"), status="missing")],
         cell_errors=[CellError(cell=7, error_type="ValueError", message=CELL_INJECTION)],
         isolation={"network_blocked": True, "filesystem_readonly": False},
-        timings={"execute": 12.34, "checks": 3.5},
+        timings={"worker": 12.34, "checks": 3.5},
         figures=[Figure(id="learning_curves", png_base64=PNG_1X1),
                  Figure(id="evil", png_base64=ATTRIBUTE_INJECTION),
                  Figure(id="gif_not_png", png_base64="R0lGODlhAQABAAAAACw="),
@@ -189,8 +189,10 @@ def test_for_students_keeps_only_visible_checks() -> None:
     assert view.worker_output_tail == ""
     assert view.cell_errors == [CellError(cell=7, error_type="ValueError", message=CELL_INJECTION)]
     assert [d.status for d in view.deliverables] == ["present", "placeholder", "missing"]
+    assert view.timings == {"worker": 12.34}  # the grader's own steps would tell of hidden checks
     # The instructor's result is untouched.
     assert len(original.checks) == 4
+    assert original.timings == {"worker": 12.34, "checks": 3.5}
     assert original.max_score == 21.0
     assert original.worker_output_tail == "[red]worker tail[/red]"
 

@@ -142,13 +142,18 @@ def test_a_model_whose_layers_output_too_much_is_refused_even_without_multiply_a
 
 # ------------------------------------------------------------------ accuracies remembered per process
 class FakePlan:
-    """What measured_accuracy reads of a plan: the training subsets and the held-out test subsets."""
+    """What measured_accuracy reads of a plan: the training subsets and the held-out test subsets,
+    each of which can be changed by one value."""
 
-    def __init__(self, shift: int = 0):
+    def __init__(self, changed: str = ""):
         rng = np.random.default_rng(7)
         images, labels = rng.integers(0, 256, size=(8, 28, 28), dtype=np.uint8), np.arange(8) % 10
-        self.training = {"cnn": (images, labels), "dense": (images, labels)}
-        self.held_out = {"mnist": (np.roll(images, shift), labels)}
+        self.training = {part: (images.copy(), labels.copy()) for part in ("cnn", "dense")}
+        self.held_out = {"mnist": (images.copy(), labels.copy())}
+        array = {"train images": self.training["cnn"][0], "train labels": self.training["cnn"][1],
+                 "test images": self.held_out["mnist"][0], "test labels": self.held_out["mnist"][1]}.get(changed)
+        if array is not None:
+            array.flat[0] += 1
 
 
 @pytest.fixture
@@ -166,39 +171,65 @@ def counted_trainings(monkeypatch):
     training.forget_accuracies()
 
 
-def test_an_accuracy_is_trained_once_per_process_and_again_for_anything_it_depends_on(counted_trainings):
+def settings_of(optimizer: str = "Adam", loss: str = "sparse_categorical_crossentropy", from_logits: bool = False):
     from grader.compile_config import CompileSettings
+    return CompileSettings({"class_name": optimizer, "config": {"learning_rate": 0.001}}, loss, from_logits,
+                           ("accuracy",))
+
+
+def test_an_accuracy_is_trained_once_per_process_and_again_for_anything_it_depends_on(counted_trainings):
     from grader.training import forget_accuracies, measured_accuracy
-    adam = CompileSettings({"class_name": "Adam", "config": {"learning_rate": 0.001}}, "sparse_categorical_crossentropy",
-                           False, ("accuracy",))
-    sgd = CompileSettings({"class_name": "SGD", "config": {"learning_rate": 0.01}}, "sparse_categorical_crossentropy",
-                          False, ("accuracy",))
     budget = {"epochs": 1, "batch_size": 32}
     cnn = {"class_name": "Sequential", "config": {"layers": ["conv"]}}
 
-    def measure(plan=None, budget=budget, part="cnn", architecture=cnn, settings=adam, seed=1):
+    def measure(plan=None, budget=budget, part="cnn", architecture=cnn, settings=settings_of(), seed=1):
         return measured_accuracy(plan or FakePlan(), budget, part, architecture, settings, seed)
 
     measure()
     measure(plan=FakePlan())  # another submission of the class with the same model
     assert len(counted_trainings) == 1
-    for different in (dict(seed=2), dict(part="dense"), dict(settings=sgd), dict(budget={**budget, "epochs": 2}),
-                      dict(budget={**budget, "batch_size": 16}), dict(plan=FakePlan(shift=1)),
-                      dict(architecture={"class_name": "Sequential", "config": {"layers": ["dense"]}})):
+    differences = [dict(seed=2), dict(part="dense"), dict(budget={**budget, "epochs": 2}),
+                   dict(budget={**budget, "batch_size": 16}),
+                   dict(architecture={"class_name": "Sequential", "config": {"layers": ["dense"]}}),
+                   dict(settings=settings_of(optimizer="SGD")),
+                   dict(settings=settings_of(loss="categorical_crossentropy")),
+                   dict(settings=settings_of(from_logits=True)),
+                   *[dict(plan=FakePlan(changed)) for changed in
+                     ("train images", "train labels", "test images", "test labels")]]
+    for different in differences:
         known = len(counted_trainings)
         measure(**different)
         assert len(counted_trainings) == known + 1, different
     forget_accuracies()
     measure()
-    assert len(counted_trainings) == 9
+    assert len(counted_trainings) == len(differences) + 2
 
 
-def test_remembered_accuracies_are_bounded(counted_trainings, monkeypatch):
+def test_remembered_accuracies_are_bounded_keeping_the_recently_used(counted_trainings, monkeypatch):
     from grader import training
     monkeypatch.setattr(training, "REMEMBERED_ACCURACIES", 2)
-    settings = training.CompileSettings({"class_name": "Adam", "config": {}}, "sparse_categorical_crossentropy",
-                                        False, ("accuracy",))
-    for seed in (1, 2, 3, 1):  # 1 was the least recently used when 3 came
-        training.measured_accuracy(FakePlan(), {"epochs": 1, "batch_size": 8}, "cnn", {}, settings, seed)
-    assert [seed for _, seed in counted_trainings] == [1, 2, 3, 1]
-    assert len(training._remembered) == 2
+    for seed in (1, 2, 1, 3, 1, 2):  # 3 pushes out 2, the least recently used; 2 is trained again
+        training.measured_accuracy(FakePlan(), {"epochs": 1, "batch_size": 8}, "cnn", {}, settings_of(), seed)
+    assert [seed for _, seed in counted_trainings] == [1, 2, 3, 2]
+
+
+def test_one_model_is_trained_once_when_two_gradings_ask_at_the_same_time(counted_trainings, monkeypatch):
+    # Two trainings at once in one process would change each other's results (Keras' seeds are
+    # process-wide): the second asker waits and gets the first one's result.
+    import threading
+    import time
+    from grader import training
+    slow = training.trained_accuracy
+
+    def slow_training(*args):
+        time.sleep(0.2)
+        return slow(*args)
+    monkeypatch.setattr(training, "trained_accuracy", slow_training)
+    results = []
+    askers = [threading.Thread(target=lambda: results.append(training.measured_accuracy(
+        FakePlan(), {"epochs": 1, "batch_size": 8}, "cnn", {}, settings_of(), 1))) for _ in range(2)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    assert results == [0.5, 0.5] and len(counted_trainings) == 1

@@ -23,9 +23,15 @@ def student_integrity(result: GradeResult, visible_checks: set[str]) -> list[Int
     return [IntegrityFlag(kind="", checks=tuple(checks), detail="")]
 
 
+# The timings a student sees: their own notebook's run. The grader's own steps are left out: how
+# long the checks took tells whether a hidden accuracy was measured again near its threshold, or
+# whether an identical model was graded earlier in the same process (grader/training.py).
+STUDENT_TIMINGS = ("worker",)
+
+
 def for_students(result: GradeResult) -> GradeResult:
     """The student view: only "visible" checks, score and max_score over those, no worker output,
-    integrity flags reduced to `student_integrity`.
+    integrity flags reduced to `student_integrity`, only STUDENT_TIMINGS.
 
     Cell errors, deliverables, figures and the reason stay: they describe the student's own notebook.
     """
@@ -42,7 +48,7 @@ def for_students(result: GradeResult) -> GradeResult:
         cell_errors=list(result.cell_errors),
         figures=list(result.figures),
         isolation=dict(result.isolation),
-        timings=dict(result.timings),
+        timings={name: seconds for name, seconds in result.timings.items() if name in STUDENT_TIMINGS},
     )
 
 
