@@ -620,5 +620,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def leave(status: int) -> None:
+    """End the worker now that everything it had to say is written (each file closed, the journal
+    synced). Python's own exit would wait for the submission's threads and atexit handlers and then
+    tear TensorFlow down, about a second of every grading. os._exit is looked up here, after the
+    submission ran: one that replaced it is stopped by the grader once it reported done, as before."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    leave(main(sys.argv))

@@ -94,6 +94,7 @@ class WorkerRun:
     isolation: dict[str, bool] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)  # as the worker reported them
     memory_peak_bytes: int | None = None  # highest of any attempt's cgroup; None without a cgroup
+    stopped_after_done: bool = False  # a finished attempt did not exit by itself and was killed
 
 
 # ------------------------------------------------------------------ what this machine offers
@@ -787,6 +788,7 @@ class Attempt:
     output: OutputTail
     cgroup: bool = False        # it ran in a memory cgroup of its own
     memory_peak: int | None = None  # the cgroup's highest memory use, bytes
+    stopped_after_done: bool = False  # it reported done but did not exit within EXIT_GRACE_SECONDS
 
 
 def run_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits, probe_seconds: dict[str, float],
@@ -817,7 +819,7 @@ def watch_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
     output = OutputTail(process.stdout)
     output.start()
     journal = job.out / protocol.JOURNAL_FILE
-    step_seen, step_started, reason, done_at = None, time.monotonic(), "", None
+    step_seen, step_started, reason, done_at, stopped_after_done = None, time.monotonic(), "", None, False
     while process.poll() is None:
         time.sleep(0.2)
         step, _, done = current_step(journal)
@@ -833,9 +835,11 @@ def watch_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
             reason = "memory"
         elif scratch_exceeded([job.work, job.out]):
             reason = "disk"
-        if reason or (done_at and now - done_at > EXIT_GRACE_SECONDS):
-            # All steps done but still running: the submission's threads or atexit handlers hold the
-            # worker; its results are complete, so it is stopped and counts as finished.
+        stopped_after_done = not reason and bool(done_at and now - done_at > EXIT_GRACE_SECONDS)
+        if reason or stopped_after_done:
+            # All steps done but still running: the harness ends itself at once (harness.leave), so
+            # the submission defeated that; its results are complete, so it is stopped and counts
+            # as finished.
             kill_all(tree_of(process.pid))
             break
     process.wait()
@@ -843,7 +847,7 @@ def watch_attempt(command: list[str], env: dict, job: JobFolder, limits: Limits,
     output.join(timeout=5)
     step, _, done = current_step(journal)
     if done and not reason:
-        return Attempt(None, "finished", output)
+        return Attempt(None, "finished", output, stopped_after_done=stopped_after_done)
     if not reason:
         # The kernel's OOM killer may have ended it between two looks of the monitor.
         reason = "memory" if cgroup is not None and cgroup.oom_kills() else f"exit code {process.returncode}"
@@ -883,6 +887,7 @@ def run_worker(job: JobFolder, limits: Limits, use_bwrap: bool, hidden: list[Pat
     run.isolation = isolation_measures(use_bwrap, memory_cgroup=bool(attempts) and all(a.cgroup for a in attempts))
     peaks = [a.memory_peak for a in attempts if a.memory_peak is not None]
     run.memory_peak_bytes = max(peaks) if peaks else None
+    run.stopped_after_done = any(a.stopped_after_done for a in attempts)
     return run
 
 

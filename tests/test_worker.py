@@ -52,6 +52,33 @@ def test_os_exit_in_a_cell_is_skipped_and_later_cells_still_count(tmp_path):
     assert any(e.cell == 2 and e.error_type == "WorkerKilled" for e in result.cell_errors)
 
 
+ENDLESS_THREADS = """
+import atexit, threading, time
+threading.Thread(target=lambda: time.sleep(10**6), daemon=False).start()
+atexit.register(lambda: time.sleep(10**6))
+"""
+EXIT_REPLACED = "import os\nos._exit = lambda status: None"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cells, stopped", [((ENDLESS_THREADS,), False), ((ENDLESS_THREADS, EXIT_REPLACED), True)],
+                         ids=["threads-and-atexit", "os-exit-replaced"])
+def test_a_finished_worker_ends_itself_and_is_stopped_only_when_the_submission_prevents_it(tmp_path, monkeypatch,
+                                                                                         cells, stopped):
+    import grader.grade as grade
+    runs = []
+    real_run_worker = grade.run_worker
+
+    def recording_run_worker(*args, **kwargs):
+        runs.append(real_run_worker(*args, **kwargs))
+        return runs[-1]
+
+    monkeypatch.setattr(grade, "run_worker", recording_run_worker)
+    result = grade_submission(submission(tmp_path, PREPROCESS_DENSE, *cells, TO_ONE_HOT), GradeOptions(total_seconds=200))
+    assert [(run.finished, run.attempts, run.stopped_after_done) for run in runs] == [(True, 1, stopped)]
+    assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
+
+
 SQUARES_IN_A_POOL = """
 import multiprocessing
 

@@ -1,4 +1,4 @@
-# hostile: threads that never end (non-daemon, plus an atexit handler that sleeps forever), so the worker process cannot exit by itself
+# hostile: threads that never end (non-daemon, plus an atexit handler that sleeps forever) and os._exit replaced, so the worker process cannot exit by itself
 # expect: status=graded; max_score=9; passed=preprocess_dense,to_one_hot; reason=none
 
 # %%
@@ -29,6 +29,8 @@ threading.stack_size(256 * 1024)
 for _ in range(4):
     threading.Thread(target=forever, daemon=False).start()
 atexit.register(lambda: time.sleep(10**6))
+import os
+os._exit = lambda status: None  # the harness ends itself with it once done
 
 # %%
 def to_one_hot(labels, num_classes=10):
