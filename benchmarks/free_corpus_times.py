@@ -1,7 +1,7 @@
 """Grading time of every free-form corpus file and the chapter-style reference, per phase, graded
 in a pool as tests/test_free_mode.py grades them.
 
-    CNN_GRADER_DATA_DIR=.data CNN_GRADER_SALT=timing .venv/bin/python benchmarks/free_corpus_times.py [--jobs 2]
+    CNN_GRADER_DATA_DIR=.data CNN_GRADER_SALT=benchmark-salt-not-for-grading .venv/bin/python benchmarks/free_corpus_times.py [--jobs 2]
 
 Prints the pool's total wall time, then one line per file (slowest first): the sum of its phases,
 each phase (load, prepare, worker, artifacts, checks) and the cells that raised.

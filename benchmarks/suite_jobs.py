@@ -1,7 +1,7 @@
 """Throughput of the grading pool at 2 and 3 processes on this machine, measured on free-form
 corpus files graded as tests/test_free_mode.py grades them (why tests/conftest.py's SUITE_JOBS is 2).
 
-    CNN_GRADER_DATA_DIR=.data CNN_GRADER_SALT=timing .venv/bin/python benchmarks/suite_jobs.py [--rounds 2] [--jobs 2 3]
+    CNN_GRADER_DATA_DIR=.data CNN_GRADER_SALT=benchmark-salt-not-for-grading .venv/bin/python benchmarks/suite_jobs.py [--rounds 2] [--jobs 2 3]
 
 The pool sizes take turns in each round (the machine's load drifts), on the same files. Prints each
 run's wall time and the CPU time of its processes, then per pool size the median wall time and its

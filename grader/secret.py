@@ -15,6 +15,11 @@ from pathlib import Path
 
 SALT_VARIABLE = "CNN_GRADER_SALT"
 SALT_FILE = "grader-salt"
+# The worker sees a seed derived from the salt: a short salt ("cs101", a course code) can be found by
+# trying guesses offline against it. 16 characters is a floor, not a measure of secrecy: the made
+# salt is 64 random hex digits.
+MIN_SALT_CHARS = 16
+NEW_SALT_COMMAND = "python -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 class SaltUnavailable(Exception):
@@ -24,15 +29,26 @@ class SaltUnavailable(Exception):
 def installation_salt(data_dir: Path) -> str:
     """The salt in force: the environment variable, else the data directory's secret (made once)."""
     if os.environ.get(SALT_VARIABLE):
-        return os.environ[SALT_VARIABLE]
+        return checked_salt(os.environ[SALT_VARIABLE], f"the environment variable {SALT_VARIABLE}")
     path = Path(data_dir) / SALT_FILE
     try:
-        return _read_or_create(path)
+        salt = _read_or_create(path)
     except OSError as exc:
         raise SaltUnavailable(
             f"{path}: the grader's secret salt cannot be read or created ({exc.strerror}). Make the "
             f"data directory writable once, or set the environment variable {SALT_VARIABLE} to a "
-            f"long random string known only to the instructors.") from None
+            f"long random string known only to the instructors ({NEW_SALT_COMMAND}).") from None
+    return checked_salt(salt, str(path))
+
+
+def checked_salt(salt: str, source: str) -> str:
+    """`salt` when it is long enough not to be guessed; else SaltUnavailable naming its source."""
+    if len(salt) < MIN_SALT_CHARS:
+        raise SaltUnavailable(
+            f"{source}: the secret salt has {len(salt)} characters, fewer than {MIN_SALT_CHARS}; a short "
+            f"salt can be guessed and every probe input and training seed predicted. Set a long random "
+            f"one ({NEW_SALT_COMMAND}), the same on every machine of a class.")
+    return salt
 
 
 def _read_or_create(path: Path) -> str:

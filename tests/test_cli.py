@@ -151,6 +151,15 @@ def test_a_salt_that_cannot_be_made_exits_5_naming_the_variable(tmp_path):
 
 
 
+def test_a_short_salt_exits_5_saying_how_to_make_a_long_one(tmp_path):
+    import os
+    submission = tmp_path / "s.py"
+    submission.write_text("x = 1\n")
+    done = run_grade(str(submission), env={**os.environ, "CNN_GRADER_SALT": "cs101"})
+    assert done.returncode == cli.EXIT_SETUP
+    assert "CNN_GRADER_SALT" in done.stderr and "secrets.token_hex" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_student_kit_writes_the_handout_and_a_file_in_the_way_exits_3(tmp_path):
     done = run_grade("student-kit", str(tmp_path / "kit"))
     assert done.returncode == cli.EXIT_OK, done.stderr

@@ -46,3 +46,28 @@ def test_an_empty_salt_file_is_refused(tmp_path, no_salt_variable):
     (tmp_path / SALT_FILE).write_text("")
     with pytest.raises(SaltUnavailable, match="empty"):
         installation_salt(tmp_path)
+
+
+def test_a_short_salt_in_the_variable_is_refused_naming_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv(SALT_VARIABLE, "cs101-2026")
+    with pytest.raises(SaltUnavailable, match=f"{SALT_VARIABLE}.*10 characters, fewer than 16"):
+        installation_salt(tmp_path)
+
+
+def test_a_salt_of_sixteen_characters_is_taken(tmp_path, monkeypatch):
+    monkeypatch.setenv(SALT_VARIABLE, "x" * 16)
+    assert installation_salt(tmp_path) == "x" * 16
+
+
+def test_a_short_salt_file_is_refused_naming_the_file(tmp_path, no_salt_variable):
+    (tmp_path / SALT_FILE).write_text("secret\n")
+    with pytest.raises(SaltUnavailable, match=f"{SALT_FILE}: .*6 characters"):
+        installation_salt(tmp_path)
+
+
+def test_a_short_salt_given_to_a_grading_is_refused_before_anything_runs(tmp_path):
+    from grader.grade import GradeOptions, grade_submission
+    submission = tmp_path / "s.py"
+    submission.write_text("x = 1\n")
+    with pytest.raises(SaltUnavailable, match="GradeOptions.salt"):
+        grade_submission(submission, GradeOptions(salt="cs101"))
