@@ -46,7 +46,7 @@ from grader.reports.summary_html import CheckInfo, ClassSummary, write_summary_h
 from grader.results import GRADED, GRADER_ERROR, GradeResult, Text
 from grader.protocol import MODE_FREE
 from grader.rubric import RUBRIC_FREE_PATH, Rubric, RubricError, load_rubric
-from grader.secret import checked_salt, installation_salt
+from grader.secret import salt_in_force
 from grader.store import ResultStore, StoredResult, file_sha256, safe_file_stem
 
 GradeFn = Callable[[Path, GradeOptions], GradeResult]
@@ -261,8 +261,7 @@ def _batch_options(options: GradeOptions, input_path: Path, out_dir: Path,
     hidden = [*options.hide_paths, out_dir, collection.root]
     hidden.append(input_path if input_path.is_dir() else input_path.parent)
     unique = tuple(dict.fromkeys(Path(path).resolve() for path in hidden))
-    salt = (checked_salt(options.salt, "GradeOptions.salt") if options.salt
-            else installation_salt(datasets.data_dir(options.data_dir)))
+    salt = salt_in_force(options.salt, datasets.data_dir(options.data_dir))
     return dataclasses.replace(options, hide_paths=unique, salt=salt)
 
 

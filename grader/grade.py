@@ -21,7 +21,7 @@ from grader.free_checks import replay as free_replay
 from grader.load import PLACEHOLDER, Submission, SubmissionUnreadable, answer_texts, load_submission
 from grader.probes import build_free_plan, build_plan, write_worker_inputs
 from grader.protocol import SPEC_FILE, probe_step
-from grader.secret import SaltUnavailable, checked_salt, installation_salt
+from grader.secret import SaltUnavailable, salt_in_force
 from grader.results import (FAILED, GRADED, GRADER_ERROR, INVALID_SUBMISSION, TAMPERING, CellError,
                             CheckResult, Deliverable, Feedback, Figure, GradeResult, IntegrityFlag, Text)
 from grader.rubric import PROJECT_ROOT, RUBRIC_FREE_PATH, Rubric, load_rubric
@@ -98,8 +98,7 @@ def _grade_loaded(submission: Submission, rubric: Rubric, options: GradeOptions,
     use_bwrap = choose_sandbox(options.sandbox)
     limits = Limits(options.cell_seconds, options.probe_seconds, options.total_seconds, options.memory_mb)
     cells = [{"index": c.index, "source": c.source} for c in submission.cells]
-    salt = (checked_salt(options.salt, "GradeOptions.salt") if options.salt
-            else installation_salt(datasets.data_dir(options.data_dir)))
+    salt = salt_in_force(options.salt, datasets.data_dir(options.data_dir))
     free = mode == protocol.MODE_FREE
     plan = (build_free_plan if free else build_plan)(
         submission.sha256, salt, rubric, options.data_dir, cells,

@@ -29,7 +29,7 @@ from pathlib import Path
 from grader import datasets
 from grader.lms import newest_submission_file
 from grader.rubric import PROJECT_ROOT
-from grader.secret import SALT_FILE, checked_salt, installation_salt
+from grader.secret import SALT_FILE, salt_in_force
 
 PROJECT_FOLDER = "cnn1-grader"
 PROJECT_ENTRIES = ("pyproject.toml", "README.md", "LICENSE", "grader", "assignment")
@@ -118,7 +118,7 @@ def write_bundle(out_zip: Path, *, project_root: Path = PROJECT_ROOT, data_dir: 
     """Write the Gradescope autograder zip to `out_zip`; with `data_dir`, the datasets go in too.
     The installation's secret salt (`salt`, else the one of the data directory in force) always
     does, so that Gradescope grades exactly as the instructor's own machine."""
-    salt = checked_salt(salt, "the salt given") if salt else installation_salt(datasets.data_dir(data_dir))
+    salt = salt_in_force(salt, datasets.data_dir(data_dir))
     out_zip = Path(out_zip)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     temp = out_zip.with_name(f".{out_zip.name}.tmp")

@@ -41,8 +41,19 @@ def installation_salt(data_dir: Path) -> str:
     return checked_salt(salt, str(path))
 
 
+def salt_in_force(given: str | None, data_dir: Path) -> str:
+    """The salt a grading, batch, validation or bundle uses: the one given (checked), else the
+    installation's."""
+    return checked_salt(given, "the salt given (GradeOptions.salt)") if given else installation_salt(data_dir)
+
+
 def checked_salt(salt: str, source: str) -> str:
-    """`salt` when it is long enough not to be guessed; else SaltUnavailable naming its source."""
+    """`salt` when it is long enough not to be guessed and has no white space at its ends (which
+    the salt file, the bundle's included, does not keep); else SaltUnavailable naming its source."""
+    if salt != salt.strip():
+        raise SaltUnavailable(f"{source}: the secret salt starts or ends with white space; the salt "
+                              f"file does not keep it, so a Gradescope bundle would grade with another "
+                              f"salt. Remove it ({NEW_SALT_COMMAND} makes a good one).")
     if len(salt) < MIN_SALT_CHARS:
         raise SaltUnavailable(
             f"{source}: the secret salt has {len(salt)} characters, fewer than {MIN_SALT_CHARS}; a short "

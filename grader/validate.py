@@ -20,6 +20,7 @@ demo cells: `definitions_only`), it redefines one contract function with one mis
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 import tempfile
 import time
@@ -37,6 +38,7 @@ from grader.pool import DIED, TIMED_OUT, Outcome, ProcessPool, Task, task_timeou
 from grader.results import GRADED, GradeResult
 from grader.rubric import PROJECT_ROOT, RUBRIC_PATH, Rubric, RubricError, load_rubric, rubric_problems
 from grader.score import GRADER_FAULT
+from grader.secret import salt_in_force
 
 CHECKS_DIR = PROJECT_ROOT / "grader" / "checks"
 FAULTY_DIR = PROJECT_ROOT / "tests" / "corpus" / "faulty"
@@ -408,6 +410,8 @@ def validate(jobs: int = 1, options: GradeOptions = GradeOptions(), console: Con
         report.seconds = time.monotonic() - started
         _print(report, console)
         return report
+    # Resolved once here: a salt that is refused stops the validation (exit 5), not each grading.
+    options = dataclasses.replace(options, salt=salt_in_force(options.salt, datasets.data_dir(options.data_dir)))
 
     with tempfile.TemporaryDirectory(prefix="grade-validate-") as folder:
         tasks: list[tuple[str, Path]] = [("reference notebook", REFERENCE_NOTEBOOK),

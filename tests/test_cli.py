@@ -160,6 +160,13 @@ def test_a_short_salt_exits_5_saying_how_to_make_a_long_one(tmp_path):
     assert "CNN_GRADER_SALT" in done.stderr and "secrets.token_hex" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_validate_with_a_short_salt_exits_5_before_grading_anything():
+    import os
+    done = run_grade("validate", env={**os.environ, "CNN_GRADER_SALT": "cs101"})
+    assert done.returncode == cli.EXIT_SETUP, done.stdout[-500:]
+    assert "CNN_GRADER_SALT" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_student_kit_writes_the_handout_and_a_file_in_the_way_exits_3(tmp_path):
     done = run_grade("student-kit", str(tmp_path / "kit"))
     assert done.returncode == cli.EXIT_OK, done.stderr

@@ -71,3 +71,9 @@ def test_a_short_salt_given_to_a_grading_is_refused_before_anything_runs(tmp_pat
     submission.write_text("x = 1\n")
     with pytest.raises(SaltUnavailable, match="GradeOptions.salt"):
         grade_submission(submission, GradeOptions(salt="cs101"))
+
+
+def test_a_salt_with_white_space_at_its_ends_is_refused_as_the_file_would_lose_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(SALT_VARIABLE, "0123456789abcdef0123 \n")
+    with pytest.raises(SaltUnavailable, match="white space"):
+        installation_salt(tmp_path)
