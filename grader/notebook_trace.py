@@ -94,6 +94,15 @@ class DatasetIndex:
         return found
 
 
+def _row_size(x) -> int | None:
+    """The values in one row of x (an image's pixels), or None when x is not an array of rows."""
+    try:
+        shape = np.shape(x)
+    except Exception:
+        return None
+    return int(np.prod(shape[1:])) if len(shape) >= 2 else None
+
+
 def scale_of(x, reference: np.ndarray, rows: np.ndarray) -> list[float]:
     """[a, b] with x ~= a * pixels + b over a sample of matched rows."""
     chosen = np.flatnonzero(rows >= 0)[:32]
@@ -156,10 +165,12 @@ class NotebookTrace:
         best = {"split": None, "rows": np.array([], dtype=np.int64), "found": 0, "count": 0}
         count = len(x) if hasattr(x, "__len__") else 0
         found_by_split = {}
+        size = _row_size(x)
         for split in DATASET_SPLITS:
             if split not in self.served:
                 continue
-            rows = self.index(split).rows(x)
+            # An index costs a pass over the whole split: not built for images of another size.
+            rows = self.index(split).rows(x) if size == _row_size(self.served[split][0]) else None
             found_by_split[split] = int((rows >= 0).sum()) if rows is not None else 0
             if rows is not None and int((rows >= 0).sum()) > best["found"]:
                 best = {"split": split, "rows": rows, "found": int((rows >= 0).sum()), "count": count}

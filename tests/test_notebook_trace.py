@@ -37,6 +37,17 @@ def test_images_that_are_not_served_are_not_found(images):
     assert index.rows(np.zeros((5, 32, 32, 3))) is None  # another image size: not this split
 
 
+def test_only_splits_of_the_arrays_image_size_are_indexed(images):
+    x, y = images
+    cifar = np.random.default_rng(5).integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8)
+    trace = NotebookTrace({"mnist:train": (x[:300], y[:300]), "mnist:test": (x[300:], y[300:]),
+                           "cifar10:train": (cifar, np.zeros(50, dtype=int))})
+    where = trace.locate(x[:40].reshape(40, 784) / 255)
+    assert where["split"] == "mnist:train" and where["found"] == 40
+    assert where["found_by_split"] == {"mnist:train": 40, "mnist:test": 0, "cifar10:train": 0}
+    assert sorted(trace.indexes) == ["mnist:test", "mnist:train"]  # no pass over the CIFAR-10 images
+
+
 def test_an_image_flat_over_the_signature_pixels_matches_nothing(images):
     x, y = images
     index = DatasetIndex(x, y)
