@@ -60,12 +60,14 @@ class DatasetIndex:
         key by 1e-3), 10,000 images at a time."""
         keys = np.empty((len(flat), 2))
         for start in range(0, len(flat), 10_000):
-            values = flat[start:start + 10_000, self.pixels].astype(np.float64)
-            centred = values - values.mean(axis=1, keepdims=True)
-            spread = centred.std(axis=1, keepdims=True)
+            centred = flat[start:start + 10_000, self.pixels].astype(np.float64)
+            centred -= centred.mean(axis=1, keepdims=True)
+            spread = np.sqrt(np.einsum("ij,ij->i", centred, centred) / centred.shape[1])
+            # Projected first, then divided: two columns to scale instead of every signature pixel.
             with np.errstate(invalid="ignore", divide="ignore"):
-                normalised = np.where(spread > 1e-9, centred / spread, np.nan)
-            keys[start:start + 10_000] = normalised @ self.projection
+                projected = (centred @ self.projection) / spread[:, None]
+            projected[spread <= 1e-9] = np.nan
+            keys[start:start + 10_000] = projected
         return keys
 
     def rows(self, x) -> np.ndarray | None:
