@@ -100,9 +100,9 @@ def _row_size(x) -> int | None:
     """The values in one row of x (an image's pixels), or None when x is not an array of rows."""
     try:
         shape = np.shape(x)
-    except Exception:
+        return int(np.prod(shape[1:])) if len(shape) >= 2 else None
+    except Exception:  # the notebook's own kind of object: then no served split is looked at
         return None
-    return int(np.prod(shape[1:])) if len(shape) >= 2 else None
 
 
 def scale_of(x, reference: np.ndarray, rows: np.ndarray) -> list[float]:

@@ -70,8 +70,10 @@ class _ContextPlugin:
 def run_checks(context: CheckContext, rubric: Rubric, checks_dir: Path = CHECKS_DIR) -> CheckOutcomes:
     """Run every check test against `context`; quiet, no cache, no plugins from the environment."""
     plugin = _ContextPlugin(context, {c.id for c in rubric.checks})
-    # Without the unraisable- and thread-exception plugins: each ends the session with a gc.collect()
-    # over the grader's whole heap (0.2 s with Keras loaded), and neither changes an outcome.
+    # The grader reads each failed check's exception, never pytest's report of it: native tracebacks
+    # spare pytest parsing every frame's source and printing its arguments. Without the unraisable-
+    # and thread-exception plugins: each ends the session with a gc.collect() over the grader's
+    # whole heap (0.2 s with Keras loaded), and neither changes an outcome.
     arguments = [str(checks_dir), "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
                  "-p", "no:threadexception", "--tb=native", "--import-mode=importlib",
                  "-o", "python_files=test_*.py", "-o", "addopts=", "--rootdir", str(checks_dir)]
