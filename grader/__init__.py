@@ -2,11 +2,12 @@
 
 import os
 
-from grader.protocol import TRAINING_THREADS
+from grader.protocol import THREAD_ENVIRONMENT
 
 __version__ = "0.1.0"
 
-# Before anything starts TensorFlow (it reads these once): the grader's own training uses the same
-# thread pools as the worker's, so that a grade is the same on every machine (protocol.TRAINING_THREADS).
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(TRAINING_THREADS))
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+# Before anything starts TensorFlow or numpy's OpenBLAS (they read these once): the grader's own
+# training uses the same thread pools as the worker's, so that a grade is the same on every machine
+# (protocol.TRAINING_THREADS).
+for _name, _value in THREAD_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)

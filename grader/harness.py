@@ -435,7 +435,8 @@ class Harness:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import keras
+        with P.collector_paused():
+            import keras
         fix_thread_counts()
         self.keras, self.plt = keras, plt
         notebook_budget = self.spec["budget"]

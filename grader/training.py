@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -39,8 +40,11 @@ REPLAY_ATOL = 1e-5
 HISTORY_ATOL = 1e-4
 
 def pin_threads() -> None:
-    """Pin TensorFlow's pools in this process, if it has not started them yet (else the environment
-    variables set on import of the grader package already did)."""
+    """Import Keras and pin TensorFlow's pools in this process, if it has not started them yet (else the
+    environment variables set on import of the grader package already did)."""
+    if "keras" not in sys.modules:
+        with protocol.collector_paused():
+            import keras  # noqa: F401
     import tensorflow as tf
     try:
         tf.config.threading.set_intra_op_parallelism_threads(protocol.TRAINING_THREADS)

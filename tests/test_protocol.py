@@ -138,4 +138,21 @@ def test_the_protocol_needs_nothing_outside_the_standard_library():
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "hashlib", "re"}
+    assert imported <= {"__future__", "contextlib", "gc", "hashlib", "re"}
+
+
+@pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
+def test_the_collector_is_paused_for_an_import_then_what_it_made_is_frozen_and_its_state_restored(collecting):
+    import gc
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    frozen = gc.get_freeze_count()
+    try:
+        with protocol.collector_paused():
+            paused = gc.isenabled()
+            made = [[index] for index in range(1000)]
+        assert not paused
+        assert gc.get_freeze_count() >= frozen + len(made)
+        assert gc.isenabled() == collecting
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -100,6 +100,27 @@ def test_a_cell_can_map_its_own_function_over_a_multiprocessing_pool(tmp_path):
     assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
 
 
+THREADS_AND_COLLECTOR = """
+import gc
+import tensorflow as tf
+import threadpoolctl
+blas = [pool for pool in threadpoolctl.threadpool_info() if pool["internal_api"] == "openblas"]
+assert blas and all(pool["num_threads"] == 1 for pool in blas), blas
+assert tf.config.threading.get_intra_op_parallelism_threads() == 2
+assert tf.config.threading.get_inter_op_parallelism_threads() == 1
+assert gc.isenabled() and gc.get_freeze_count() > 100_000, (gc.isenabled(), gc.get_freeze_count())
+""" + PREPROCESS_DENSE
+
+
+@pytest.mark.slow
+def test_the_worker_runs_cells_with_pinned_thread_pools_and_keras_imported_outside_the_collector(tmp_path):
+    """protocol.THREAD_ENVIRONMENT reaches the worker (one OpenBLAS thread, TensorFlow's pools), and the
+    harness imported Keras with the collector paused, its objects frozen, the collector on again."""
+    result = grade_submission(submission(tmp_path, THREADS_AND_COLLECTOR, TO_ONE_HOT), GradeOptions(total_seconds=200))
+    assert not result.cell_errors, result.cell_errors
+    assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
+
+
 RESERVE_ADDRESS_SPACE = """
 import mmap, threading
 reserved = mmap.mmap(-1, 3 * 2**30)  # address space, none of it touched: no memory
