@@ -7,7 +7,6 @@
 MARKER = "cnn1-hostile-integrity_fake_fit_records"  # in the argv of every process this file starts
 
 # %%
-import gc
 import hashlib
 import sys
 
@@ -39,10 +38,11 @@ def build_dense_model():
 
 # %%
 def recorder():
-    """The harness's FitRecorder, found among the live objects."""
-    for candidate in gc.get_objects():
-        if type(candidate).__name__ == "FitRecorder":
-            return candidate
+    """The harness's FitRecorder, found in the closure of the fit wrapper it installed (not among
+    gc.get_objects(): the harness freezes what exists after importing Keras, which hides it there)."""
+    for cell in keras.Model.fit.__closure__ or ():
+        if type(cell.cell_contents).__name__ == "FitRecorder":
+            return cell.cell_contents
     raise RuntimeError("no recorder")
 
 
