@@ -272,8 +272,13 @@ WIDE_BATCH_BYTES = 128 * 1024 * 1024
 def install_wide_batches(keras, budget: Budget) -> None:
     """Make evaluate and predict in notebook cells take wide batches of numpy arrays. What they
     compute does not depend on the batch size (up to float rounding); `steps`, which would then
-    cover more data, and datasets, which bring their own batches, are left alone."""
-    def widen(original):
+    cover more data, and datasets, which bring their own batches, are left alone.
+
+    evaluate also sees only the budget's first rows of x, y and sample_weight, as fit's validation
+    data does: the scores it returns are the notebook's own (the grader measures accuracy itself,
+    and a capped fit's scores mean nothing), while evaluating 10,000 test images costs about 0.6 s
+    of CPU each time. The rows a notebook asked for are traced before the cut (notebook_trace.py)."""
+    def widen(original, cut_rows: bool):
         signature = inspect.signature(original)
 
         def wrapper(self, *args, **kwargs):
@@ -281,12 +286,18 @@ def install_wide_batches(keras, budget: Budget) -> None:
                 bound = signature.bind(self, *args, **kwargs)
                 x, arguments = bound.arguments.get("x"), bound.arguments
                 if budget.active and isinstance(x, np.ndarray) and arguments.get("steps") is None:
+                    # Only arrays are cut: a list of labels beside a cut x would no longer match it.
+                    if cut_rows and all(isinstance(arguments.get(key), (np.ndarray, type(None)))
+                                        for key in ("y", "sample_weight")):
+                        for key in ("x", "y", "sample_weight"):
+                            if key in arguments:
+                                arguments[key] = _first_rows(arguments[key], budget.max_samples)
                     arguments["batch_size"] = wide_batch_size(self, arguments.get("batch_size"))
                     args, kwargs = bound.args[1:], bound.kwargs
             return original(self, *args, **kwargs)
         return wrapper
 
-    evaluate, predict = widen(keras.Model.evaluate), widen(keras.Model.predict)
+    evaluate, predict = widen(keras.Model.evaluate, cut_rows=True), widen(keras.Model.predict, cut_rows=False)
     keras.Model.evaluate, keras.Model.predict = evaluate, predict
 
 

@@ -30,25 +30,29 @@ def harness():
 
 class FakeKeras:
     """Just what install_wide_batches touches: Model.evaluate and Model.predict, with Keras' own
-    signatures, recording the batch size each call received."""
+    signatures, recording the batch size each call received (and in `rows`, the rows of x, y and
+    sample_weight)."""
 
     class Model:
         layers: list = []
         received: list = []
+        rows: list = []
 
         def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                      callbacks=None, return_dict=False, **kwargs):
             FakeKeras.Model.received.append(batch_size)
+            FakeKeras.Model.rows.append([len(v) if v is not None else None for v in (x, y, sample_weight)])
 
         def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
             FakeKeras.Model.received.append(batch_size)
+            FakeKeras.Model.rows.append([len(x)])
 
 
 @pytest.fixture()
 def wide(harness):
     """A budget that is active (notebook cells) and a fake Keras with wide batches installed."""
     saved = FakeKeras.Model.evaluate, FakeKeras.Model.predict
-    FakeKeras.Model.received = []
+    FakeKeras.Model.received, FakeKeras.Model.rows = [], []
     budget = harness.Budget(max_epochs=1, max_samples=64)
     budget.active = True
     harness.install_wide_batches(FakeKeras, budget)
@@ -63,6 +67,17 @@ def test_evaluate_and_predict_on_arrays_in_notebook_cells_take_wide_batches(harn
     model.evaluate(x, np.zeros(10), 16, 0)  # batch size given by position
     model.predict(x, batch_size=4096)       # wider than the harness would make it
     assert FakeKeras.Model.received == [harness.WIDE_BATCH_ROWS, harness.WIDE_BATCH_ROWS, harness.WIDE_BATCH_ROWS, 4096]
+
+
+def test_evaluate_in_notebook_cells_sees_the_budgets_first_rows_and_predict_every_row(harness, wide):
+    model, x = FakeKeras.Model(), np.zeros((1000, 4), dtype="float32")
+    model.evaluate(x, np.zeros(1000), verbose=0, sample_weight=np.ones(1000))
+    model.evaluate(x[:10], np.zeros(10))
+    model.evaluate(x, [0] * 1000)  # labels in a list: not cut, nor is x
+    model.predict(x)
+    wide.active = False  # a probe: the student's function as written
+    model.evaluate(x, np.zeros(1000))
+    assert FakeKeras.Model.rows == [[64, 64, 64], [10, 10, None], [1000, 1000, None], [1000], [1000, 1000, None]]
 
 
 def test_steps_datasets_and_probes_keep_their_batches(harness, wide):
