@@ -241,3 +241,18 @@ def test_a_fit_that_never_finished_is_not_repeated(served):
     view = grader_view(trace, served, edit=lambda records: records[0].pop("history"))  # the fit raised
     verify_fits(view, served, MAX_SAMPLES, MAX_EPOCHS)
     assert "did not finish" in view.fits[0].unverified
+
+
+def test_a_split_is_indexed_once_per_content_and_the_kept_index_finds_what_a_new_one_finds(served):
+    from grader.free_checks.replay import index_of
+    from grader.notebook_trace import DatasetIndex
+    images, labels = served[SPLIT]
+    first = index_of(images, labels)
+    assert index_of(images.copy(), labels.copy()) is first  # the same content served again: kept
+    changed = images.copy()
+    changed[7, 3, 3] ^= 1
+    assert index_of(changed, labels) is not first
+    assert index_of(images, (labels + 1) % 10) is not first
+    asked = images[[5, 250, 17]].reshape(3, -1) / 255.0
+    assert np.array_equal(first.rows(asked), DatasetIndex(images, labels).rows(asked))
+    assert list(first.rows(asked)) == [5, 250, 17]
