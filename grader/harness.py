@@ -286,9 +286,7 @@ def install_wide_batches(keras, budget: Budget) -> None:
                 bound = signature.bind(self, *args, **kwargs)
                 x, arguments = bound.arguments.get("x"), bound.arguments
                 if budget.active and isinstance(x, np.ndarray) and arguments.get("steps") is None:
-                    # Only arrays are cut: a list of labels beside a cut x would no longer match it.
-                    if cut_rows and all(isinstance(arguments.get(key), (np.ndarray, type(None)))
-                                        for key in ("y", "sample_weight")):
+                    if cut_rows and _same_rows(x, arguments.get("y"), arguments.get("sample_weight")):
                         for key in ("x", "y", "sample_weight"):
                             if key in arguments:
                                 arguments[key] = _first_rows(arguments[key], budget.max_samples)
@@ -299,6 +297,14 @@ def install_wide_batches(keras, budget: Budget) -> None:
 
     evaluate, predict = widen(keras.Model.evaluate, cut_rows=True), widen(keras.Model.predict, cut_rows=False)
     keras.Model.evaluate, keras.Model.predict = evaluate, predict
+
+
+def _same_rows(x: np.ndarray, *others) -> bool:
+    """Whether every given array among `others` has x's rows. Arrays of other lengths, or labels in a
+    list, are left uncut: cut, they could come to match x, and Keras would no longer refuse the call
+    as it does in Jupyter."""
+    given = [other for other in others if other is not None]
+    return all(isinstance(other, np.ndarray) and other.ndim and len(other) == len(x) for other in given)
 
 
 def wide_batch_size(model, requested) -> int:

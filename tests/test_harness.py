@@ -80,6 +80,15 @@ def test_evaluate_in_notebook_cells_sees_the_budgets_first_rows_and_predict_ever
     assert FakeKeras.Model.rows == [[64, 64, 64], [10, 10, None], [1000, 1000, None], [1000], [1000, 1000, None]]
 
 
+def test_evaluate_on_arrays_of_different_lengths_is_left_for_keras_to_refuse(harness, wide):
+    """Cut to 64 rows each, 1,000 images and 4,000 labels would match, and a notebook that fails in
+    Jupyter ("Data cardinality is ambiguous") would go on and be graded further."""
+    model, x = FakeKeras.Model(), np.zeros((1000, 4), dtype="float32")
+    model.evaluate(x, np.zeros(4000))
+    model.evaluate(x, np.zeros(1000), sample_weight=np.ones(10))
+    assert FakeKeras.Model.rows == [[1000, 4000, None], [1000, 1000, 10]]
+
+
 def test_steps_datasets_and_probes_keep_their_batches(harness, wide):
     model, x = FakeKeras.Model(), np.zeros((10, 4), dtype="float32")
     model.evaluate(x, np.zeros(10), batch_size=8, steps=2)  # steps: a wider batch would cover more rows
