@@ -3,10 +3,12 @@ notebook made of them, tells label formats apart, and describes what it fitted."
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from grader.notebook_trace import DatasetIndex, NotebookTrace, label_format
+from grader.notebook_trace import KEY_CHUNK, SIGNATURE_PIXELS, DatasetIndex, NotebookTrace, label_format
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,36 @@ def test_rows_are_found_whatever_the_shape_and_scale(images, transform):
     index = DatasetIndex(x, y)
     order = np.random.default_rng(0).permutation(len(x))[:150]
     assert np.array_equal(index.rows(transform(x[order])), order)
+
+
+def many_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(5)
+    return rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8), rng.integers(0, 10, size=count)
+
+
+def test_rows_are_found_across_key_chunks():
+    x, y = many_images(2 * KEY_CHUNK + 123)   # two whole chunks and a part of one
+    index = DatasetIndex(x, y)
+    order = np.random.default_rng(1).permutation(len(x))
+    assert np.array_equal(index.rows(x[order].astype("float32") / 255), order)
+
+
+def test_keying_holds_two_chunk_buffers_whatever_the_number_of_images():
+    """Each fit's x is keyed (60,000 images for MNIST): its working memory is two reused buffers of a
+    chunk's signature pixels plus a few values per image, not fresh arrays for every chunk."""
+    x, y = many_images(5 * KEY_CHUNK)
+    index = DatasetIndex(x, y)
+    given = x.astype("float32") / 255
+    bound = 2 * KEY_CHUNK * SIGNATURE_PIXELS * 8 + 64 * len(given)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        assert (index.rows(given) >= 0).all()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak <= bound, f"expected at most {bound:,} bytes while keying, got {peak:,}"
 
 
 def test_images_that_are_not_served_are_not_found(images):
