@@ -2,12 +2,12 @@
 
 import os
 
-from grader.protocol import THREAD_ENVIRONMENT
+from grader.protocol import PROCESS_ENVIRONMENT
 
 __version__ = "0.1.0"
 
 # Before anything starts TensorFlow or numpy's OpenBLAS (they read these once): the grader's own
 # training uses the same thread pools as the worker's, so that a grade is the same on every machine
 # (protocol.TRAINING_THREADS).
-for _name, _value in THREAD_ENVIRONMENT.items():
+for _name, _value in PROCESS_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -108,12 +108,18 @@ MAX_PNG_BYTES = 2 * 1024 * 1024
 # model, 1, 2 and 4 intra-op threads give three different models. Fixing the count makes a grade the
 # same on a 2-core laptop, a 64-core server, under CPU affinity or in a CPU-quota container.
 TRAINING_THREADS = 2
-# The thread pools of every process that grades or runs a submission, as environment variables read
-# once at start (the grader sets them on import of the package, the worker gets them in its fixed
-# environment). Numpy's OpenBLAS gets one thread: its idle thread spins between calls (about 5 % of a
-# free-form grading's CPU, measured with perf), and the chapter's numpy work is small.
-THREAD_ENVIRONMENT = {"TF_NUM_INTRAOP_THREADS": str(TRAINING_THREADS), "TF_NUM_INTEROP_THREADS": "1",
-                      "OPENBLAS_NUM_THREADS": "1"}
+# The environment of every process that grades or runs a submission, variables read once at start
+# (the grader sets them on import of the package, the worker gets them in its fixed environment):
+# * TensorFlow's thread pools (TRAINING_THREADS, above);
+# * one thread for numpy's OpenBLAS: its idle thread spins between calls (about 5 % of a free-form
+#   grading's CPU, measured with perf), and the chapter's numpy work is small;
+# * no transparent huge pages for numpy's arrays (numpy asks for them on Linux >= 4.6): in a
+#   virtual machine that hands freed memory back to its host, as the course machines do, faulting
+#   them in costs far more than the arithmetic (a notebook's x / 255.0 over 60,000 images). Measured
+#   with benchmarks/hugepages.py on two free-form notebooks: the worker's kernel time 8.7 -> 1.5 s and
+#   10.1 -> 1.7 s, its CPU time 1.8 times less.
+PROCESS_ENVIRONMENT = {"TF_NUM_INTRAOP_THREADS": str(TRAINING_THREADS), "TF_NUM_INTEROP_THREADS": "1",
+                       "OPENBLAS_NUM_THREADS": "1", "NUMPY_MADVISE_HUGEPAGE": "0"}
 
 
 @contextlib.contextmanager

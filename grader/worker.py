@@ -652,7 +652,7 @@ def worker_environment(job: JobFolder, use_bwrap: bool) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
         "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MB of address space per arena, one per thread
-        **protocol.THREAD_ENVIRONMENT,
+        **protocol.PROCESS_ENVIRONMENT,
     }
 
 

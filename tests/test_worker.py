@@ -104,6 +104,8 @@ THREADS_AND_COLLECTOR = """
 import gc
 import tensorflow as tf
 import threadpoolctl
+from numpy._core import multiarray
+assert not multiarray._get_madvise_hugepage()
 blas = [pool for pool in threadpoolctl.threadpool_info() if pool["internal_api"] == "openblas"]
 assert blas and all(pool["num_threads"] == 1 for pool in blas), blas
 assert tf.config.threading.get_intra_op_parallelism_threads() == 2
@@ -113,9 +115,10 @@ assert gc.isenabled() and gc.get_freeze_count() > 100_000, (gc.isenabled(), gc.g
 
 
 @pytest.mark.slow
-def test_the_worker_runs_cells_with_pinned_thread_pools_and_keras_imported_outside_the_collector(tmp_path):
-    """protocol.THREAD_ENVIRONMENT reaches the worker (one OpenBLAS thread, TensorFlow's pools), and the
-    harness imported Keras with the collector paused, its objects frozen, the collector on again."""
+def test_the_worker_runs_cells_in_the_process_environment_with_keras_imported_outside_the_collector(tmp_path):
+    """protocol.PROCESS_ENVIRONMENT reaches the worker (one OpenBLAS thread, TensorFlow's pools, no huge
+    pages for numpy's arrays), and the harness imported Keras with the collector paused, its objects
+    frozen, the collector on again."""
     result = grade_submission(submission(tmp_path, THREADS_AND_COLLECTOR, TO_ONE_HOT), GradeOptions(total_seconds=200))
     assert not result.cell_errors, result.cell_errors
     assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4
