@@ -43,6 +43,19 @@ def test_rows_are_found_across_key_chunks():
     assert np.array_equal(index.rows(x[order].astype("float32") / 255), order)
 
 
+def test_a_rows_key_does_not_depend_on_the_rows_keyed_with_it():
+    """The worker keys a fit's whole x, the grader's replay only the budget's cut of it: a row must get
+    the same key, to the bit, either way (else a row at the match tolerance's edge is found by one
+    side and not the other, and an honest fit is contradicted)."""
+    x, y = many_images(2 * KEY_CHUNK + 123)
+    index = DatasetIndex(x, y)
+    given = (x / 255.0).reshape(len(x), -1)
+    whole = index._keys(given)
+    for start, count in [(0, 1), (0, 2), (0, 64), (7, 64), (KEY_CHUNK - 10, 64), (5, KEY_CHUNK + 1)]:
+        part = index._keys(given[start:start + count])
+        assert np.array_equal(part, whole[start:start + count]), (start, count)
+
+
 def test_keying_holds_two_chunk_buffers_whatever_the_number_of_images():
     """Each fit's x is keyed (60,000 images for MNIST): its working memory is two reused buffers of a
     chunk's signature pixels plus a few values per image, not fresh arrays for every chunk."""
