@@ -21,6 +21,8 @@ Layout of a job folder (paths relative to it):
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import gc
 import hashlib
 import re
@@ -135,6 +137,98 @@ def collector_paused():
         gc.freeze()
         if collecting:
             gc.enable()
+
+
+# ---------------------------------------------------------------- batches of small eager fits
+# The fits both sides run are tiny (the budget's 64 rows, the probe model, the grader's replays) and
+# eager. Keras' TensorFlow trainer still feeds them through a tf.data pipeline: building it and
+# making an iterator (several per epoch) was about 40 % of such a fit's CPU. For an eager model on
+# NumPy arrays taken in order, Keras' own NumPy iterator of the same adapter gives the same batches,
+# and the same numbers to the bit (tests/test_protocol.py compares History, weights, evaluate and
+# predict). Everything else (graph-mode models, shuffling, tensors, generators, datasets, several
+# steps per execution, a distribution strategy) keeps tf.data.
+_eager_call = contextvars.ContextVar("eager_keras_call", default=False)
+
+
+class NumpyBatches:
+    """Keras' NumPy batches of one epoch, with the `get_next` its eager training step calls."""
+
+    def __init__(self, batches) -> None:
+        self._batches = iter(batches)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def get_next(self):
+        return next(self._batches)
+
+
+def install_numpy_batches(keras, numpy) -> bool:
+    """Let eager models' fit, evaluate and predict on in-order NumPy arrays take their batches without
+    tf.data, in this process (the modules are passed in: this file imports nothing but the standard
+    library). False when this Keras has other internals: everything then runs as before."""
+    try:
+        tensorflow_trainer = keras.src.backend.tensorflow.trainer
+        ArrayDataAdapter = keras.src.trainers.data_adapters.array_data_adapter.ArrayDataAdapter
+        iterator_class, trainer_class = tensorflow_trainer.TFEpochIterator, tensorflow_trainer.TensorFlowTrainer
+        keras_init, keras_iterator = iterator_class.__init__, iterator_class._get_iterator
+        methods = {name: getattr(trainer_class, name) for name in ("fit", "evaluate", "predict")}
+    except AttributeError:
+        return False
+    if getattr(iterator_class, "numpy_batches_installed", False):
+        return True
+
+    def __init__(self, distribute_strategy=None, *args, **kwargs):
+        # Decided from the arguments, before any adapter exists: Keras' own __init__ must run only
+        # once (a generator's adapter takes its first batch when made).
+        self.numpy_batches = (_eager_call.get() and not args and not kwargs.get("shuffle")
+                              and kwargs.get("steps_per_execution", 1) == 1
+                              and type(distribute_strategy).__name__ == "_DefaultDistributionStrategy"
+                              and all(type(leaf) is numpy.ndarray for key in ("x", "y", "sample_weight")
+                                      for leaf in _leaves(kwargs.get(key))))
+        if not self.numpy_batches:
+            keras_init(self, distribute_strategy, *args, **kwargs)
+            return
+        tensorflow_trainer.EpochIterator.__init__(self, **kwargs)
+        self._distribute_strategy = distribute_strategy
+        self._distributed_dataset = None
+        if type(self.data_adapter) is not ArrayDataAdapter:  # not with this Keras: its own pipeline
+            self.numpy_batches = False
+            self._distributed_dataset = distribute_strategy.experimental_distribute_dataset(
+                self.data_adapter.get_tf_dataset())
+
+    def _get_iterator(self):
+        if getattr(self, "numpy_batches", False):
+            return NumpyBatches(self.data_adapter.get_numpy_iterator())
+        return keras_iterator(self)
+
+    def on_this_model(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):
+            token = _eager_call.set(bool(getattr(self, "run_eagerly", False)))
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _eager_call.reset(token)
+        return call
+
+    iterator_class.__init__, iterator_class._get_iterator = __init__, _get_iterator
+    for name, method in methods.items():
+        setattr(trainer_class, name, on_this_model(method))
+    iterator_class.numpy_batches_installed = True
+    return True
+
+
+def _leaves(structure) -> list:
+    """The arrays of Keras' packed (x, y, sample_weight): tuples, lists and dicts of them, or None."""
+    if isinstance(structure, (tuple, list)):
+        return [leaf for member in structure for leaf in _leaves(member)]
+    if isinstance(structure, dict):
+        return [leaf for member in structure.values() for leaf in _leaves(member)]
+    return [] if structure is None else [structure]
 
 
 # ---------------------------------------------------------------- the probe model

@@ -138,7 +138,7 @@ def test_the_protocol_needs_nothing_outside_the_standard_library():
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "contextlib", "gc", "hashlib", "re"}
+    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re"}
 
 
 @pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
@@ -156,3 +156,102 @@ def test_the_collector_is_paused_for_an_import_then_what_it_made_is_frozen_and_i
         assert gc.isenabled() == collecting
     finally:
         (gc.enable if was else gc.disable)()
+
+
+# ---------------------------------------------------------------- batches of small eager fits
+class _TfDataOnly:
+    """Stands in for protocol._eager_call: no call counts as eager, so every fit takes Keras' tf.data."""
+
+    def get(self) -> bool:
+        return False
+
+    def set(self, value) -> None:
+        return None
+
+    def reset(self, token) -> None:
+        return None
+
+
+@pytest.fixture
+def numpy_batches_counted(monkeypatch):
+    """Keras with protocol.install_numpy_batches in place; the list counts the NumPy epochs it fed."""
+    import keras
+    assert protocol.install_numpy_batches(keras, np), "this Keras has other internals than the hook expects"
+    epochs = []
+
+    class Counted(protocol.NumpyBatches):
+        def __init__(self, batches):
+            epochs.append(1)
+            super().__init__(batches)
+
+    monkeypatch.setattr(protocol, "NumpyBatches", Counted)
+    return epochs
+
+
+def _small_cnn(keras):
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(), keras.layers.Dropout(0.25), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    return model
+
+
+def _fit_evaluate_predict(keras, eager: bool, x, y, loss: str, fit_options: dict):
+    model = _small_cnn(keras)
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"], run_eagerly=eager)
+    history = model.fit(x, y, epochs=3, shuffle=False, verbose=0, **fit_options)
+    evaluated = model.evaluate(x[:30], y[:30], batch_size=8, verbose=0)
+    predicted = model.predict(x[:5], verbose=0)
+    return history.history, model.get_weights(), evaluated, predicted
+
+
+SMALL_FITS = {
+    "float64 one-hot, validation_split": ("float64", "one-hot", {"validation_split": 0.2, "batch_size": 32}),
+    "uint8 integers, validation_data": ("uint8", "integers", {"batch_size": 10}),
+    "float32 integers, Keras' batch size": ("float32", "integers", {}),
+    "float64 one-hot, a partial last batch": ("float64", "one-hot", {"validation_split": 0.3, "batch_size": 7}),
+}
+
+
+@pytest.mark.parametrize("case", SMALL_FITS)
+def test_an_eager_fit_on_arrays_in_order_takes_numpy_batches_and_gets_tf_datas_numbers_to_the_bit(
+        case, numpy_batches_counted, monkeypatch):
+    import keras
+    dtype, labels, options = SMALL_FITS[case]
+    rng = np.random.default_rng(7)
+    x = rng.random((64, 12, 12, 1))
+    x = (x * 255).astype(np.uint8) if dtype == "uint8" else x.astype(dtype)
+    y = rng.integers(0, 10, 64)
+    loss = "sparse_categorical_crossentropy"
+    if labels == "one-hot":
+        y, loss = keras.utils.to_categorical(y, 10), "categorical_crossentropy"
+    if dtype == "uint8":
+        options = {**options, "validation_data": (x[:20], y[:20])}
+    through_numpy = _fit_evaluate_predict(keras, True, x, y, loss, options)
+    fed = len(numpy_batches_counted)
+    monkeypatch.setattr(protocol, "_eager_call", _TfDataOnly())
+    through_tf_data = _fit_evaluate_predict(keras, True, x, y, loss, options)
+    assert fed >= 3 + 2, "the fit's epochs and the evaluation should have taken NumPy batches"
+    assert len(numpy_batches_counted) == fed, "with the hook off, Keras' tf.data should have fed every batch"
+    history, weights, evaluated, predicted = through_numpy
+    assert history == through_tf_data[0]
+    assert all(np.array_equal(a, b) for a, b in zip(weights, through_tf_data[1], strict=True))
+    assert evaluated == through_tf_data[2]
+    assert np.array_equal(predicted, through_tf_data[3])
+
+
+@pytest.mark.parametrize("kind", ["graph-mode model", "shuffled", "tf.data dataset", "two steps per execution"])
+def test_other_fits_keep_keras_tf_data(kind, numpy_batches_counted):
+    import keras
+    import tensorflow as tf
+    rng = np.random.default_rng(8)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+    model = _small_cnn(keras)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=kind != "graph-mode model",
+                  steps_per_execution=2 if kind == "two steps per execution" else 1)
+    if kind == "tf.data dataset":
+        history = model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=2, shuffle=False, verbose=0)
+    else:
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=kind == "shuffled", verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert numpy_batches_counted == []
