@@ -455,7 +455,7 @@ class Harness:
         with P.collector_paused():
             import keras
         fix_thread_counts()
-        P.install_numpy_batches(keras, np)
+        P.install_sliced_batches(keras, np)
         self.keras, self.plt = keras, plt
         notebook_budget = self.spec["budget"]
         self.budget = Budget(notebook_budget["max_epochs"], notebook_budget["max_samples"])

@@ -143,18 +143,22 @@ def collector_paused():
 # The fits both sides run are tiny (the budget's 64 rows, the probe model, the grader's replays) and
 # eager. Keras' TensorFlow trainer still feeds them through a tf.data pipeline: building it and
 # making an iterator (several per epoch) was about 40 % of such a fit's CPU. For an eager model on
-# NumPy arrays taken in order, Keras' own NumPy iterator of the same adapter gives the same batches,
-# and the same numbers to the bit (tests/test_protocol.py compares History, weights, evaluate and
-# predict). Everything else (graph-mode models, shuffling, tensors, generators, datasets, several
+# numeric NumPy arrays taken in order, the same batches can be cut directly: the arrays prepared and
+# copied into tensors once, as Keras' pipeline does when it is built, then each batch a slice of them.
+# The step gets the same tf.Tensors (a custom metric or train_step sees no difference) and computes
+# the same numbers to the bit (tests/test_protocol.py compares History, weights, evaluate, predict).
+# Everything else (graph-mode models, shuffling, tensors, generators, datasets, other dtypes, several
 # steps per execution, a distribution strategy) keeps tf.data.
 _eager_call = contextvars.ContextVar("eager_keras_call", default=False)
 
 
-class NumpyBatches:
-    """Keras' NumPy batches of one epoch, with the `get_next` its eager training step calls."""
+class SlicedBatches:
+    """One epoch of batches: slices of the first axis of every tensor in `tensors` (a structure of
+    them), with the `get_next` Keras' eager training step calls."""
 
-    def __init__(self, batches) -> None:
-        self._batches = iter(batches)
+    def __init__(self, tensors, count: int, batch_size: int, map_structure) -> None:
+        self._batches = (map_structure(lambda tensor, start=start: tensor[start:start + batch_size], tensors)
+                         for start in range(0, count, batch_size))
 
     def __iter__(self):
         return self
@@ -166,43 +170,52 @@ class NumpyBatches:
         return next(self._batches)
 
 
-def install_numpy_batches(keras, numpy) -> bool:
-    """Let eager models' fit, evaluate and predict on in-order NumPy arrays take their batches without
-    tf.data, in this process (the modules are passed in: this file imports nothing but the standard
-    library). False when this Keras has other internals: everything then runs as before."""
+def install_sliced_batches(keras, numpy) -> bool:
+    """Let eager models' fit, evaluate and predict on in-order numeric NumPy arrays take sliced batches
+    instead of tf.data, in this process (the modules are passed in: this file imports nothing but the
+    standard library). False when this Keras has other internals: everything then runs as before."""
     try:
         tensorflow_trainer = keras.src.backend.tensorflow.trainer
+        tf, tree = tensorflow_trainer.tf, keras.src.tree
+        array_slicing = keras.src.trainers.data_adapters.array_slicing
         ArrayDataAdapter = keras.src.trainers.data_adapters.array_data_adapter.ArrayDataAdapter
         iterator_class, trainer_class = tensorflow_trainer.TFEpochIterator, tensorflow_trainer.TensorFlowTrainer
         keras_init, keras_iterator = iterator_class.__init__, iterator_class._get_iterator
         methods = {name: getattr(trainer_class, name) for name in ("fit", "evaluate", "predict")}
     except AttributeError:
         return False
-    if getattr(iterator_class, "numpy_batches_installed", False):
+    if getattr(iterator_class, "sliced_batches_installed", False):
         return True
+
+    def numeric_array(leaf) -> bool:
+        return type(leaf) is numpy.ndarray and leaf.dtype.kind in "biufc" and leaf.ndim >= 1 and len(leaf) > 0
 
     def __init__(self, distribute_strategy=None, *args, **kwargs):
         # Decided from the arguments, before any adapter exists: Keras' own __init__ must run only
         # once (a generator's adapter takes its first batch when made).
-        self.numpy_batches = (_eager_call.get() and not args and not kwargs.get("shuffle")
-                              and kwargs.get("steps_per_execution", 1) == 1
-                              and type(distribute_strategy).__name__ == "_DefaultDistributionStrategy"
-                              and all(type(leaf) is numpy.ndarray for key in ("x", "y", "sample_weight")
-                                      for leaf in _leaves(kwargs.get(key))))
-        if not self.numpy_batches:
+        self.sliced_tensors = None
+        if not (_eager_call.get() and not args and not kwargs.get("shuffle")
+                and kwargs.get("steps_per_execution", 1) == 1
+                and type(distribute_strategy).__name__ == "_DefaultDistributionStrategy"
+                and all(numeric_array(leaf) for key in ("x", "y", "sample_weight")
+                        for leaf in _leaves(kwargs.get(key)))):
             keras_init(self, distribute_strategy, *args, **kwargs)
             return
         tensorflow_trainer.EpochIterator.__init__(self, **kwargs)
         self._distribute_strategy = distribute_strategy
-        self._distributed_dataset = None
-        if type(self.data_adapter) is not ArrayDataAdapter:  # not with this Keras: its own pipeline
-            self.numpy_batches = False
-            self._distributed_dataset = distribute_strategy.experimental_distribute_dataset(
-                self.data_adapter.get_tf_dataset())
+        adapter = self.data_adapter
+        if type(adapter) is not ArrayDataAdapter:  # not with this Keras: its own pipeline
+            self._distributed_dataset = distribute_strategy.experimental_distribute_dataset(adapter.get_tf_dataset())
+            return
+        # What ArrayDataAdapter.get_tf_dataset hands tf.data (floats cast to floatx, lists as
+        # tuples), copied into tensors now, as tf.data does when the pipeline is built.
+        prepared = tree.lists_to_tuples(array_slicing.convert_to_sliceable(adapter._inputs, target_backend="tensorflow"))
+        self.sliced_tensors = tree.map_structure(tf.convert_to_tensor, prepared)
 
     def _get_iterator(self):
-        if getattr(self, "numpy_batches", False):
-            return NumpyBatches(self.data_adapter.get_numpy_iterator())
+        if getattr(self, "sliced_tensors", None) is not None:
+            adapter = self.data_adapter
+            return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure)
         return keras_iterator(self)
 
     def on_this_model(method):
@@ -218,7 +231,7 @@ def install_numpy_batches(keras, numpy) -> bool:
     iterator_class.__init__, iterator_class._get_iterator = __init__, _get_iterator
     for name, method in methods.items():
         setattr(trainer_class, name, on_this_model(method))
-    iterator_class.numpy_batches_installed = True
+    iterator_class.sliced_batches_installed = True
     return True
 
 

@@ -42,11 +42,11 @@ HISTORY_ATOL = 1e-4
 def pin_threads() -> None:
     """Import Keras and pin TensorFlow's pools in this process, if it has not started them yet (else the
     environment variables set on import of the grader package already did); small eager fits take
-    their batches as the worker's do (protocol.install_numpy_batches)."""
+    their batches as the worker's do (protocol.install_sliced_batches)."""
     if "keras" not in sys.modules:
         with protocol.collector_paused():
             import keras  # noqa: F401
-    protocol.install_numpy_batches(sys.modules["keras"], np)
+    protocol.install_sliced_batches(sys.modules["keras"], np)
     import tensorflow as tf
     try:
         tf.config.threading.set_intra_op_parallelism_threads(protocol.TRAINING_THREADS)

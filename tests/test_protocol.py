@@ -173,18 +173,18 @@ class _TfDataOnly:
 
 
 @pytest.fixture
-def numpy_batches_counted(monkeypatch):
-    """Keras with protocol.install_numpy_batches in place; the list counts the NumPy epochs it fed."""
+def sliced_epochs(monkeypatch):
+    """Keras with protocol.install_sliced_batches in place; the list counts the sliced epochs it fed."""
     import keras
-    assert protocol.install_numpy_batches(keras, np), "this Keras has other internals than the hook expects"
+    assert protocol.install_sliced_batches(keras, np), "this Keras has other internals than the hook expects"
     epochs = []
 
-    class Counted(protocol.NumpyBatches):
-        def __init__(self, batches):
+    class Counted(protocol.SlicedBatches):
+        def __init__(self, *args):
             epochs.append(1)
-            super().__init__(batches)
+            super().__init__(*args)
 
-    monkeypatch.setattr(protocol, "NumpyBatches", Counted)
+    monkeypatch.setattr(protocol, "SlicedBatches", Counted)
     return epochs
 
 
@@ -196,9 +196,19 @@ def _small_cnn(keras):
     return model
 
 
+def _top3_of_tensors(y_true, y_pred):
+    """A custom metric in the tf.Tensor idioms notebooks use: it fails on NumPy arrays."""
+    import keras
+    import tensorflow as tf
+    assert isinstance(y_true, tf.Tensor) and isinstance(y_pred, tf.Tensor), (type(y_true), type(y_pred))
+    if y_true.shape.rank == 2:
+        y_true = tf.argmax(y_true, axis=-1)
+    return keras.metrics.sparse_top_k_categorical_accuracy(tf.reshape(y_true, [-1]), y_pred, k=3)
+
+
 def _fit_evaluate_predict(keras, eager: bool, x, y, loss: str, fit_options: dict):
     model = _small_cnn(keras)
-    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"], run_eagerly=eager)
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy", _top3_of_tensors], run_eagerly=eager)
     history = model.fit(x, y, epochs=3, shuffle=False, verbose=0, **fit_options)
     evaluated = model.evaluate(x[:30], y[:30], batch_size=8, verbose=0)
     predicted = model.predict(x[:5], verbose=0)
@@ -214,8 +224,8 @@ SMALL_FITS = {
 
 
 @pytest.mark.parametrize("case", SMALL_FITS)
-def test_an_eager_fit_on_arrays_in_order_takes_numpy_batches_and_gets_tf_datas_numbers_to_the_bit(
-        case, numpy_batches_counted, monkeypatch):
+def test_an_eager_fit_on_arrays_in_order_takes_sliced_batches_and_gets_tf_datas_tensors_and_numbers(
+        case, sliced_epochs, monkeypatch):
     import keras
     dtype, labels, options = SMALL_FITS[case]
     rng = np.random.default_rng(7)
@@ -227,26 +237,51 @@ def test_an_eager_fit_on_arrays_in_order_takes_numpy_batches_and_gets_tf_datas_n
         y, loss = keras.utils.to_categorical(y, 10), "categorical_crossentropy"
     if dtype == "uint8":
         options = {**options, "validation_data": (x[:20], y[:20])}
-    through_numpy = _fit_evaluate_predict(keras, True, x, y, loss, options)
-    fed = len(numpy_batches_counted)
+    sliced = _fit_evaluate_predict(keras, True, x, y, loss, options)
+    fed = len(sliced_epochs)
     monkeypatch.setattr(protocol, "_eager_call", _TfDataOnly())
     through_tf_data = _fit_evaluate_predict(keras, True, x, y, loss, options)
-    assert fed >= 3 + 2, "the fit's epochs and the evaluation should have taken NumPy batches"
-    assert len(numpy_batches_counted) == fed, "with the hook off, Keras' tf.data should have fed every batch"
-    history, weights, evaluated, predicted = through_numpy
+    assert fed >= 3 + 2, "the fit's epochs and the evaluation should have taken sliced batches"
+    assert len(sliced_epochs) == fed, "with the hook off, Keras' tf.data should have fed every batch"
+    history, weights, evaluated, predicted = sliced
     assert history == through_tf_data[0]
     assert all(np.array_equal(a, b) for a, b in zip(weights, through_tf_data[1], strict=True))
     assert evaluated == through_tf_data[2]
     assert np.array_equal(predicted, through_tf_data[3])
 
 
-@pytest.mark.parametrize("kind", ["graph-mode model", "shuffled", "tf.data dataset", "two steps per execution"])
-def test_other_fits_keep_keras_tf_data(kind, numpy_batches_counted):
+def test_a_fit_trains_on_the_arrays_as_they_were_when_it_started(sliced_epochs):
+    """tf.data copies the arrays when Keras builds the pipeline; so do the sliced batches: a callback
+    that changes x during the fit changes nothing."""
+    import keras
+    rng = np.random.default_rng(9)
+    x, y = rng.random((32, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 32)
+
+    class Scribble(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            x[:] = 0.0
+
+    histories = []
+    for callbacks in ([], [Scribble()]):
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        histories.append(model.fit(x.copy() if not callbacks else x, y, batch_size=8, epochs=2, shuffle=False,
+                                   verbose=0, callbacks=callbacks).history)
+    assert sliced_epochs and histories[0] == histories[1]
+
+
+@pytest.mark.parametrize("kind", ["graph-mode model", "shuffled", "tf.data dataset", "two steps per execution",
+                                  "strings"])
+def test_other_fits_keep_keras_tf_data(kind, sliced_epochs):
     import keras
     import tensorflow as tf
     rng = np.random.default_rng(8)
     x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
     model = _small_cnn(keras)
+    if kind == "strings":
+        x = np.array([str(index % 7) for index in range(40)], dtype=object)
+        model = keras.Sequential([keras.Input((1,), dtype="string"), keras.layers.StringLookup(vocabulary=list("0123456"),
+                                  output_mode="one_hot"), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=kind != "graph-mode model",
                   steps_per_execution=2 if kind == "two steps per execution" else 1)
     if kind == "tf.data dataset":
@@ -254,4 +289,4 @@ def test_other_fits_keep_keras_tf_data(kind, numpy_batches_counted):
     else:
         history = model.fit(x, y, batch_size=8, epochs=2, shuffle=kind == "shuffled", verbose=0)
     assert len(history.history["loss"]) == 2
-    assert numpy_batches_counted == []
+    assert sliced_epochs == []

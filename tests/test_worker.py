@@ -112,7 +112,7 @@ assert tf.config.threading.get_intra_op_parallelism_threads() == 2
 assert tf.config.threading.get_inter_op_parallelism_threads() == 1
 assert gc.isenabled() and gc.get_freeze_count() > 100_000, (gc.isenabled(), gc.get_freeze_count())
 import keras
-assert keras.src.backend.tensorflow.trainer.TFEpochIterator.numpy_batches_installed
+assert keras.src.backend.tensorflow.trainer.TFEpochIterator.sliced_batches_installed
 """ + PREPROCESS_DENSE
 
 
@@ -120,7 +120,7 @@ assert keras.src.backend.tensorflow.trainer.TFEpochIterator.numpy_batches_instal
 def test_the_worker_runs_cells_in_the_process_environment_with_keras_imported_outside_the_collector(tmp_path):
     """protocol.PROCESS_ENVIRONMENT reaches the worker (one OpenBLAS thread, TensorFlow's pools, no huge
     pages for numpy's arrays), and the harness imported Keras with the collector paused, its objects
-    frozen, the collector on again, and installed protocol.install_numpy_batches."""
+    frozen, the collector on again, and installed protocol.install_sliced_batches."""
     result = grade_submission(submission(tmp_path, THREADS_AND_COLLECTOR, TO_ONE_HOT), GradeOptions(total_seconds=200))
     assert not result.cell_errors, result.cell_errors
     assert points(result, "preprocess_dense") == 5 and points(result, "to_one_hot") == 4

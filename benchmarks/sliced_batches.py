@@ -1,7 +1,7 @@
-"""CPU of the small eager fits both sides run, with Keras' tf.data pipeline and with NumPy batches
-(protocol.install_numpy_batches), in fresh processes taking turns (the machine's load drifts).
+"""CPU of the small eager fits both sides run, with Keras' tf.data pipeline and with sliced batches
+(protocol.install_sliced_batches), in fresh processes taking turns (the machine's load drifts).
 
-    .venv/bin/python benchmarks/numpy_batches.py [--rounds 5]
+    .venv/bin/python benchmarks/sliced_batches.py [--rounds 5]
 
 Each process fits the chapter's MNIST CNN and the probe model as the budget leaves them (64 rows,
 three epochs, a validation split), then evaluates and predicts, several times, after a warm-up.
@@ -24,7 +24,7 @@ import grader  # noqa: F401  first: it sets protocol.PROCESS_ENVIRONMENT before 
 from grader import protocol
 
 FITS_PER_TURN = 6
-WAYS = ("tf.data", "numpy batches")
+WAYS = ("tf.data", "sliced batches")
 
 
 def chapter_cnn(keras):
@@ -59,11 +59,11 @@ def probe_weights() -> list[np.ndarray]:
 
 
 def measure(way: str) -> dict:
-    """In this process: Keras set up as a grading does (with or without the NumPy batches), a
+    """In this process: Keras set up as a grading does (with or without the sliced batches), a
     warm-up turn, then one measured turn."""
     from grader.training import pin_threads
     if way == "tf.data":
-        import keras  # pin_threads would install the NumPy batches
+        import keras  # pin_threads would install the sliced batches
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(protocol.TRAINING_THREADS)
         tf.config.threading.set_inter_op_parallelism_threads(1)
