@@ -56,6 +56,35 @@ def test_a_rows_key_does_not_depend_on_the_rows_keyed_with_it():
         assert np.array_equal(part, whole[start:start + count]), (start, count)
 
 
+def _shifted(shape, dtype, offset: int) -> np.ndarray:
+    """An empty array whose data starts `offset` bytes past a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    raw = np.zeros(size + 64 + offset, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
+@pytest.mark.parametrize("offset", range(8, 64, 8))
+def test_a_rows_key_does_not_depend_on_where_its_arrays_lie_in_memory(offset, monkeypatch):
+    """The worker's and the grader's arrays and buffers start wherever their allocators put them: a
+    vectorised loop that treats an unaligned head apart would round the same row differently."""
+    x, y = many_images(KEY_CHUNK + 77)
+    index = DatasetIndex(x, y)
+    given = (x / 255.0).reshape(len(x), -1)
+    aligned = index._keys(given)
+    moved = _shifted(given.shape, given.dtype, offset)
+    moved[...] = given
+    directions = _shifted(index.directions.shape, index.directions.dtype, offset)
+    directions[...] = index.directions
+    monkeypatch.setattr(index, "directions", directions)
+    made = []
+    monkeypatch.setattr(np, "empty", lambda shape, dtype=float: made.append(shape) or _shifted(shape, dtype, offset))
+    keys = index._keys(moved)
+    assert len(made) == 3, "the keys and both chunk buffers should have been made where this test puts them"
+    assert np.array_equal(keys, aligned, equal_nan=True)
+
+
 def test_keying_holds_two_chunk_buffers_whatever_the_number_of_images():
     """Each fit's x is keyed (60,000 images for MNIST): its working memory is two reused buffers of a
     chunk's signature pixels plus a few values per image, not fresh arrays for every chunk."""
