@@ -26,6 +26,7 @@ import functools
 import gc
 import hashlib
 import re
+import weakref
 
 # ---------------------------------------------------------------- file names
 SPEC_FILE = "spec.json"
@@ -148,8 +149,13 @@ def collector_paused():
 # The step gets the same tf.Tensors (a custom metric or train_step sees no difference) and computes
 # the same numbers to the bit (tests/test_protocol.py compares History, weights, evaluate, predict).
 # Everything else (graph-mode models, shuffling, tensors, generators, datasets, other dtypes, several
-# steps per execution, a distribution strategy) keeps tf.data.
-_eager_call = contextvars.ContextVar("eager_keras_call", default=False)
+# steps per execution, a distribution strategy) keeps tf.data. A model counts as eager only while
+# run_eagerly is on and each step function it has was built while it was (Keras keeps a built one
+# when run_eagerly changes; a graph step given sliced batches is traced on their concrete shapes and
+# can round otherwise): checked when the batches are prepared and again at each epoch, after Keras
+# has built the function that takes them.
+_keras_call = contextvars.ContextVar("keras_call_model", default=None)   # the model whose fit, evaluate or predict runs
+STEP_FUNCTIONS = ("train_function", "test_function", "predict_function")
 
 
 class SlicedBatches:
@@ -182,6 +188,7 @@ def install_sliced_batches(keras, numpy) -> bool:
         iterator_class, trainer_class = tensorflow_trainer.TFEpochIterator, tensorflow_trainer.TensorFlowTrainer
         keras_init, keras_iterator = iterator_class.__init__, iterator_class._get_iterator
         methods = {name: getattr(trainer_class, name) for name in ("fit", "evaluate", "predict")}
+        builders = {name: getattr(trainer_class, "make_" + name) for name in STEP_FUNCTIONS}
     except AttributeError:
         return False
     if getattr(iterator_class, "sliced_batches_installed", False):
@@ -190,11 +197,31 @@ def install_sliced_batches(keras, numpy) -> bool:
     def numeric_array(leaf) -> bool:
         return type(leaf) is numpy.ndarray and leaf.dtype.kind in "biufc" and leaf.ndim >= 1 and len(leaf) > 0
 
+    built_eagerly = weakref.WeakKeyDictionary()  # step function -> whether run_eagerly was on when Keras built it
+
+    def eager(model) -> bool:
+        """run_eagerly on, and every step function the model has built while it was (one built before
+        this hook, or otherwise unknown, counts as a graph)."""
+        return bool(getattr(model, "run_eagerly", False)) and all(
+            built_eagerly.get(built, False) for built in (getattr(model, name, None) for name in STEP_FUNCTIONS)
+            if built is not None)
+
+    def recorded(builder, name: str):
+        @functools.wraps(builder)
+        def build(self, *args, **kwargs):
+            before = getattr(self, name, None)
+            result = builder(self, *args, **kwargs)
+            built = getattr(self, name, None)
+            if built is not None and built is not before:
+                built_eagerly[built] = bool(getattr(self, "run_eagerly", False))
+            return result
+        return build
+
     def __init__(self, distribute_strategy=None, *args, **kwargs):
         # Decided from the arguments, before any adapter exists: Keras' own __init__ must run only
         # once (a generator's adapter takes its first batch when made).
-        self.sliced_tensors = None
-        if not (_eager_call.get() and not args and not kwargs.get("shuffle")
+        self.sliced_tensors, self.sliced_model = None, _keras_call.get()
+        if not (eager(self.sliced_model) and not args and not kwargs.get("shuffle")
                 and kwargs.get("steps_per_execution", 1) == 1
                 and type(distribute_strategy).__name__ == "_DefaultDistributionStrategy"
                 and all(numeric_array(leaf) for key in ("x", "y", "sample_weight")
@@ -215,22 +242,29 @@ def install_sliced_batches(keras, numpy) -> bool:
     def _get_iterator(self):
         if getattr(self, "sliced_tensors", None) is not None:
             adapter = self.data_adapter
-            return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure)
+            if eager(self.sliced_model):
+                return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure)
+            # A graph function was built since (a callback turned run_eagerly off): Keras' pipeline.
+            self.sliced_tensors = None
+            self._distributed_dataset = self._distribute_strategy.experimental_distribute_dataset(
+                adapter.get_tf_dataset())
         return keras_iterator(self)
 
     def on_this_model(method):
         @functools.wraps(method)
         def call(self, *args, **kwargs):
-            token = _eager_call.set(bool(getattr(self, "run_eagerly", False)))
+            token = _keras_call.set(self)
             try:
                 return method(self, *args, **kwargs)
             finally:
-                _eager_call.reset(token)
+                _keras_call.reset(token)
         return call
 
     iterator_class.__init__, iterator_class._get_iterator = __init__, _get_iterator
     for name, method in methods.items():
         setattr(trainer_class, name, on_this_model(method))
+    for name, builder in builders.items():
+        setattr(trainer_class, "make_" + name, recorded(builder, name))
     iterator_class.sliced_batches_installed = True
     return True
 

@@ -138,7 +138,7 @@ def test_the_protocol_needs_nothing_outside_the_standard_library():
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re"}
+    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re", "weakref"}
 
 
 @pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
@@ -160,10 +160,10 @@ def test_the_collector_is_paused_for_an_import_then_what_it_made_is_frozen_and_i
 
 # ---------------------------------------------------------------- batches of small eager fits
 class _TfDataOnly:
-    """Stands in for protocol._eager_call: no call counts as eager, so every fit takes Keras' tf.data."""
+    """Stands in for protocol._keras_call: no model is known to be eager, so every fit takes tf.data."""
 
-    def get(self) -> bool:
-        return False
+    def get(self) -> None:
+        return None
 
     def set(self, value) -> None:
         return None
@@ -239,7 +239,7 @@ def test_an_eager_fit_on_arrays_in_order_takes_sliced_batches_and_gets_tf_datas_
         options = {**options, "validation_data": (x[:20], y[:20])}
     sliced = _fit_evaluate_predict(keras, True, x, y, loss, options)
     fed = len(sliced_epochs)
-    monkeypatch.setattr(protocol, "_eager_call", _TfDataOnly())
+    monkeypatch.setattr(protocol, "_keras_call", _TfDataOnly())
     through_tf_data = _fit_evaluate_predict(keras, True, x, y, loss, options)
     assert fed >= 3 + 2, "the fit's epochs and the evaluation should have taken sliced batches"
     assert len(sliced_epochs) == fed, "with the hook off, Keras' tf.data should have fed every batch"
@@ -290,3 +290,42 @@ def test_other_fits_keep_keras_tf_data(kind, sliced_epochs):
         history = model.fit(x, y, batch_size=8, epochs=2, shuffle=kind == "shuffled", verbose=0)
     assert len(history.history["loss"]) == 2
     assert sliced_epochs == []
+
+
+def test_a_model_whose_step_function_was_built_as_a_graph_keeps_tf_data_after_run_eagerly_is_set(sliced_epochs):
+    """Keras keeps a step function once built: one built in graph mode (a first fit, evaluate or
+    train_on_batch before the budget's wrapper sets run_eagerly) would trace sliced batches on their
+    concrete shapes and round otherwise than with tf.data."""
+    import keras
+    rng = np.random.default_rng(10)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+    model = _small_cnn(keras)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.evaluate(x, y, verbose=0)      # builds the test function as a graph
+    model.run_eagerly = True             # as the harness does before a budgeted fit
+    model.fit(x, y, batch_size=8, epochs=2, validation_split=0.25, shuffle=False, verbose=0)
+    assert sliced_epochs == []
+
+
+def test_validation_after_a_callback_turned_run_eagerly_off_keeps_tf_data(sliced_epochs, monkeypatch):
+    import keras
+    rng = np.random.default_rng(11)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+
+    class GraphFromNowOn(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.run_eagerly = False
+
+    def fit_once() -> dict:
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        return model.fit(x, y, batch_size=8, epochs=2, validation_split=0.25, shuffle=False, verbose=0,
+                         callbacks=[GraphFromNowOn()]).history
+
+    history = fit_once()
+    sliced = len(sliced_epochs)
+    monkeypatch.setattr(protocol, "_keras_call", _TfDataOnly())
+    assert fit_once() == history
+    # Only the first epoch's training batches: from the first batch on the model is no longer eager,
+    # and validation's step is built as a graph.
+    assert sliced == 1
