@@ -26,7 +26,6 @@ import functools
 import gc
 import hashlib
 import re
-import weakref
 
 # ---------------------------------------------------------------- file names
 SPEC_FILE = "spec.json"
@@ -150,30 +149,45 @@ def collector_paused():
 # the same numbers to the bit (tests/test_protocol.py compares History, weights, evaluate, predict).
 # Everything else (graph-mode models, shuffling, tensors, generators, datasets, other dtypes, several
 # steps per execution, a distribution strategy) keeps tf.data. A model counts as eager only while
-# run_eagerly is on and each step function it has was built while it was (Keras keeps a built one
-# when run_eagerly changes; a graph step given sliced batches is traced on their concrete shapes and
-# can round otherwise): checked when the batches are prepared and again at each epoch, after Keras
-# has built the function that takes them.
+# run_eagerly is on and each step function it has is Keras' own, built with no tf.function inside
+# (Keras keeps a built one when run_eagerly changes; a graph step given sliced batches is traced on
+# their concrete shapes and can round otherwise): checked when the batches are prepared, at each
+# epoch, and at each call of a step function, which takes Keras' own pipeline from that batch on
+# once it is a graph or runs several steps per call (a callback can rebuild it or change them).
 _keras_call = contextvars.ContextVar("keras_call_model", default=None)   # the model whose fit, evaluate or predict runs
 STEP_FUNCTIONS = ("train_function", "test_function", "predict_function")
 
 
 class SlicedBatches:
     """One epoch of batches: slices of the first axis of every tensor in `tensors` (a structure of
-    them), with the `get_next` Keras' eager training step calls."""
+    them) or, from the first call of a step function that cannot take them, Keras' own pipeline from
+    the batch reached on (`keras_pipeline(skip)` makes its iterator)."""
 
-    def __init__(self, tensors, count: int, batch_size: int, map_structure) -> None:
+    def __init__(self, tensors, count: int, batch_size: int, map_structure, keras_pipeline) -> None:
         self._batches = (map_structure(lambda tensor, start=start: tensor[start:start + batch_size], tensors)
                          for start in range(0, count, batch_size))
+        self._total, self._served = -(-count // batch_size), 0
+        self._keras_pipeline, self._pipeline = keras_pipeline, None
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return next(self._batches)
+        batch = next(self._batches)
+        self._served += 1
+        return batch
 
-    def get_next(self):
-        return next(self._batches)
+    def for_step(self, takes_slices: bool):
+        """What a step function is given: these batches while it `takes_slices`, else Keras' pipeline
+        from here to the epoch's end. With no batch left, StopIteration, as Keras' step raises on its
+        own iterator (its loop over any other iterator would fail)."""
+        if self._pipeline is None and not takes_slices:
+            self._pipeline = self._keras_pipeline(self._served)
+        if self._pipeline is not None:
+            return self._pipeline
+        if self._served == self._total:
+            raise StopIteration
+        return self
 
 
 def install_sliced_batches(keras, numpy) -> bool:
@@ -197,14 +211,41 @@ def install_sliced_batches(keras, numpy) -> bool:
     def numeric_array(leaf) -> bool:
         return type(leaf) is numpy.ndarray and leaf.dtype.kind in "biufc" and leaf.ndim >= 1 and len(leaf) > 0
 
-    built_eagerly = weakref.WeakKeyDictionary()  # step function -> whether run_eagerly was on when Keras built it
+    def takes_slices(step_function) -> bool:
+        """Keras' own step function with no tf.function inside, as it builds one while run_eagerly is
+        on: a closure over its one-step and multi-step functions, neither (nor what they wrap) a graph.
+        Anything else, a function replaced by the notebook included, counts as a graph."""
+        try:
+            inner = dict(zip(step_function.__code__.co_freevars,
+                             (cell.cell_contents for cell in step_function.__closure__)))
+            steps = [inner["one_step_on_data"], inner["multi_step_on_iterator"]]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return False
+        for step in steps:
+            for _ in range(4):  # functools.wraps chains: Keras' optionals wrapper, then the step itself
+                if isinstance(step, tf.types.experimental.PolymorphicFunction):
+                    return False
+                step = getattr(step, "__wrapped__", None)
+        return True
 
     def eager(model) -> bool:
-        """run_eagerly on, and every step function the model has built while it was (one built before
-        this hook, or otherwise unknown, counts as a graph)."""
-        return bool(getattr(model, "run_eagerly", False)) and all(
-            built_eagerly.get(built, False) for built in (getattr(model, name, None) for name in STEP_FUNCTIONS)
-            if built is not None)
+        """run_eagerly on, one step per call, and every step function the model has built by Keras
+        while it was (one built before this hook, or set by the notebook, counts as a graph)."""
+        steps = (getattr(model, name, None) for name in STEP_FUNCTIONS)
+        return (bool(getattr(model, "run_eagerly", False)) and getattr(model, "steps_per_execution", 1) == 1
+                and all(getattr(built, "takes_sliced_batches", False) is True for built in steps if built is not None))
+
+    def guarded(step_function, model):
+        """Keras' built `step_function`, given sliced batches only while it can take them."""
+        takes = takes_slices(step_function) and bool(getattr(model, "run_eagerly", False))
+
+        @functools.wraps(step_function)
+        def step(iterator):
+            if type(iterator) is SlicedBatches:
+                iterator = iterator.for_step(takes and getattr(model, "steps_per_execution", 1) == 1)
+            return step_function(iterator)
+        step.takes_sliced_batches = takes
+        return step
 
     def recorded(builder, name: str):
         @functools.wraps(builder)
@@ -213,7 +254,8 @@ def install_sliced_batches(keras, numpy) -> bool:
             result = builder(self, *args, **kwargs)
             built = getattr(self, name, None)
             if built is not None and built is not before:
-                built_eagerly[built] = bool(getattr(self, "run_eagerly", False))
+                setattr(self, name, guarded(built, self))
+                return getattr(self, name) if result is built else result
             return result
         return build
 
@@ -232,7 +274,7 @@ def install_sliced_batches(keras, numpy) -> bool:
         self._distribute_strategy = distribute_strategy
         adapter = self.data_adapter
         if type(adapter) is not ArrayDataAdapter:  # not with this Keras: its own pipeline
-            self._distributed_dataset = distribute_strategy.experimental_distribute_dataset(adapter.get_tf_dataset())
+            self._distributed_dataset = keras_pipeline(self, adapter.get_tf_dataset())
             return
         # What ArrayDataAdapter.get_tf_dataset hands tf.data (floats cast to floatx, lists as
         # tuples), copied into tensors now, as tf.data does when the pipeline is built.
@@ -243,12 +285,16 @@ def install_sliced_batches(keras, numpy) -> bool:
         if getattr(self, "sliced_tensors", None) is not None:
             adapter = self.data_adapter
             if eager(self.sliced_model):
-                return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure)
+                return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure,
+                                     lambda skip: iter(keras_pipeline(self, adapter.get_tf_dataset().skip(skip))))
             # A graph function was built since (a callback turned run_eagerly off): Keras' pipeline.
             self.sliced_tensors = None
-            self._distributed_dataset = self._distribute_strategy.experimental_distribute_dataset(
-                adapter.get_tf_dataset())
+            self._distributed_dataset = keras_pipeline(self, adapter.get_tf_dataset())
         return keras_iterator(self)
+
+    def keras_pipeline(epoch_iterator, dataset):
+        """`dataset` distributed as TFEpochIterator does it."""
+        return epoch_iterator._distribute_strategy.experimental_distribute_dataset(dataset)
 
     def on_this_model(method):
         @functools.wraps(method)
@@ -270,12 +316,14 @@ def install_sliced_batches(keras, numpy) -> bool:
 
 
 def _leaves(structure) -> list:
-    """The arrays of Keras' packed (x, y, sample_weight): tuples, lists and dicts of them, or None."""
-    if isinstance(structure, (tuple, list)):
-        return [leaf for member in structure for leaf in _leaves(member)]
-    if isinstance(structure, dict):
-        return [leaf for member in structure.values() for leaf in _leaves(member)]
-    return [] if structure is None else [structure]
+    """The arrays of Keras' packed (x, y, sample_weight): tuples, lists and dicts of them, or None (a
+    None inside a tuple, list or dict is a leaf: no array to slice)."""
+    if structure is None:
+        return []
+    members = structure.values() if isinstance(structure, dict) else structure
+    if isinstance(structure, (tuple, list, dict)):
+        return [leaf for member in members for leaf in ([None] if member is None else _leaves(member))]
+    return [structure]
 
 
 # ---------------------------------------------------------------- the probe model

@@ -138,7 +138,7 @@ def test_the_protocol_needs_nothing_outside_the_standard_library():
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re", "weakref"}
+    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re"}
 
 
 @pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
@@ -329,3 +329,135 @@ def test_validation_after_a_callback_turned_run_eagerly_off_keeps_tf_data(sliced
     # Only the first epoch's training batches: from the first batch on the model is no longer eager,
     # and validation's step is built as a graph.
     assert sliced == 1
+
+
+def _batch_normalised_cnn(keras):
+    """A model whose graph step, traced on a batch's concrete shape, rounds otherwise than Keras' own."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3), keras.layers.BatchNormalization(),
+                             keras.layers.Activation("relu"), keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
+def _with_and_without_the_hook(fit_once, monkeypatch) -> tuple:
+    hooked = fit_once()
+    monkeypatch.setattr(protocol, "_keras_call", _TfDataOnly())
+    return hooked, fit_once()
+
+
+def _bits(history: dict, weights: list) -> tuple:
+    return history, [w.tobytes() for w in weights]
+
+
+def test_a_step_function_rebuilt_as_a_graph_mid_epoch_takes_keras_pipeline_for_the_rest_of_it(sliced_epochs, monkeypatch):
+    """Public API only: a callback turns run_eagerly off and rebuilds the train function after the
+    first batch (with sliced batches the graph would be traced on their concrete shapes)."""
+    import keras
+    rng = np.random.default_rng(12)
+    x, y = rng.random((64, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 64)
+
+    class GraphFromTheSecondBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model.run_eagerly:
+                self.model.run_eagerly = False
+                self.model.make_train_function(force=True)
+
+    def fit_once() -> tuple:
+        model = _batch_normalised_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        history = model.fit(x, y, batch_size=20, epochs=3, shuffle=False, verbose=0,
+                            callbacks=[GraphFromTheSecondBatch()]).history
+        return _bits(history, model.get_weights())
+
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert len(sliced_epochs) == 1
+    assert hooked == plain
+
+
+def test_steps_per_execution_raised_mid_fit_takes_keras_pipeline_and_ends_the_epoch_as_keras_does(
+        sliced_epochs, monkeypatch):
+    import keras
+    rng = np.random.default_rng(13)
+    x, y = rng.random((64, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 64)
+
+    class TwoStepsPerCall(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.steps_per_execution = 2
+
+    def fit_once() -> tuple:
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        history = model.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0,
+                            callbacks=[TwoStepsPerCall()]).history
+        return _bits(history, model.get_weights())
+
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert len(sliced_epochs) == 1
+    assert hooked == plain
+
+
+def test_a_step_function_keras_built_as_a_graph_behind_run_eagerly_keeps_tf_data(sliced_epochs, monkeypatch):
+    """run_eagerly reads True, but the model's class turned it off while Keras built the step."""
+    import keras
+
+    class SaysEager(keras.Sequential):
+        def _make_function(self, step_function):
+            self._run_eagerly = False
+            try:
+                return super()._make_function(step_function)
+            finally:
+                self._run_eagerly = True
+
+    rng = np.random.default_rng(14)
+    x, y = rng.random((64, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 64)
+
+    def fit_once() -> tuple:
+        keras.utils.set_random_seed(3)
+        model = SaysEager(_batch_normalised_cnn(keras).layers)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        history = model.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0).history
+        return _bits(history, model.get_weights())
+
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert sliced_epochs == []
+    assert hooked == plain
+
+
+def test_a_step_function_the_notebook_set_itself_keeps_tf_data(sliced_epochs):
+    """Any callable, even one that cannot be hashed or weakly referenced, counts as a graph."""
+    import keras
+
+    class Step:
+        __slots__ = ("inner",)
+        __eq__ = lambda self, other: self is other  # noqa: E731  and so no __hash__
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, iterator):
+            return self.inner(iterator)
+
+    rng = np.random.default_rng(15)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+    model = _small_cnn(keras)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    model.make_train_function()
+    model.train_function = Step(model.train_function)
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert sliced_epochs == []
+
+
+def test_a_none_inside_the_inputs_keeps_tf_data(sliced_epochs, monkeypatch):
+    import keras
+    rng = np.random.default_rng(16)
+    x = rng.random((40, 12, 12, 1)).astype("float32")
+
+    def predict_once() -> bytes:
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        return model.predict([x, None], batch_size=8, verbose=0).tobytes()
+
+    hooked, plain = _with_and_without_the_hook(predict_once, monkeypatch)
+    assert sliced_epochs == []
+    assert hooked == plain
