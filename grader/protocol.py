@@ -26,6 +26,7 @@ import functools
 import gc
 import hashlib
 import re
+import weakref
 
 # ---------------------------------------------------------------- file names
 SPEC_FILE = "spec.json"
@@ -153,9 +154,11 @@ def collector_paused():
 # (Keras keeps a built one when run_eagerly changes; a graph step given sliced batches is traced on
 # their concrete shapes and can round otherwise): checked when the batches are prepared, at each
 # epoch, and at each call of a step function, which takes Keras' own pipeline from that batch on
-# once it is a graph or runs several steps per call (a callback can rebuild it or change them).
+# once it is a graph or runs several steps per call (a callback can rebuild it or change them). That
+# pipeline is built over the copy, as Keras' own, built when the call started, holds. Keras' predict
+# function is not among them: it is handed batches taken with next(), as from tf.data, graph or not.
 _keras_call = contextvars.ContextVar("keras_call_model", default=None)   # the model whose fit, evaluate or predict runs
-STEP_FUNCTIONS = ("train_function", "test_function", "predict_function")
+STEP_FUNCTIONS = ("train_function", "test_function")   # the step functions that take the iterator
 
 
 class SlicedBatches:
@@ -228,12 +231,16 @@ def install_sliced_batches(keras, numpy) -> bool:
                 step = getattr(step, "__wrapped__", None)
         return True
 
+    # id -> each guarded step function that takes slices: by identity, since a wrapper (tf.function
+    # among them) copies a function's attributes, and any object has an id.
+    eager_steps = weakref.WeakValueDictionary()
+
     def eager(model) -> bool:
         """run_eagerly on, one step per call, and every step function the model has built by Keras
         while it was (one built before this hook, or set by the notebook, counts as a graph)."""
         steps = (getattr(model, name, None) for name in STEP_FUNCTIONS)
         return (bool(getattr(model, "run_eagerly", False)) and getattr(model, "steps_per_execution", 1) == 1
-                and all(getattr(built, "takes_sliced_batches", False) is True for built in steps if built is not None))
+                and all(eager_steps.get(id(built)) is built for built in steps if built is not None))
 
     def guarded(step_function, model):
         """Keras' built `step_function`, given sliced batches only while it can take them."""
@@ -244,7 +251,8 @@ def install_sliced_batches(keras, numpy) -> bool:
             if type(iterator) is SlicedBatches:
                 iterator = iterator.for_step(takes and getattr(model, "steps_per_execution", 1) == 1)
             return step_function(iterator)
-        step.takes_sliced_batches = takes
+        if takes:
+            eager_steps[id(step)] = step
         return step
 
     def recorded(builder, name: str):
@@ -274,7 +282,7 @@ def install_sliced_batches(keras, numpy) -> bool:
         self._distribute_strategy = distribute_strategy
         adapter = self.data_adapter
         if type(adapter) is not ArrayDataAdapter:  # not with this Keras: its own pipeline
-            self._distributed_dataset = keras_pipeline(self, adapter.get_tf_dataset())
+            self._distributed_dataset = keras_pipeline(self)
             return
         # What ArrayDataAdapter.get_tf_dataset hands tf.data (floats cast to floatx, lists as
         # tuples), copied into tensors now, as tf.data does when the pipeline is built.
@@ -286,15 +294,24 @@ def install_sliced_batches(keras, numpy) -> bool:
             adapter = self.data_adapter
             if eager(self.sliced_model):
                 return SlicedBatches(self.sliced_tensors, adapter._num_samples, adapter.batch_size, tree.map_structure,
-                                     lambda skip: iter(keras_pipeline(self, adapter.get_tf_dataset().skip(skip))))
+                                     lambda skip: iter(keras_pipeline(self, skip)))
             # A graph function was built since (a callback turned run_eagerly off): Keras' pipeline.
+            self._distributed_dataset = keras_pipeline(self)
             self.sliced_tensors = None
-            self._distributed_dataset = keras_pipeline(self, adapter.get_tf_dataset())
         return keras_iterator(self)
 
-    def keras_pipeline(epoch_iterator, dataset):
-        """`dataset` distributed as TFEpochIterator does it."""
-        return epoch_iterator._distribute_strategy.experimental_distribute_dataset(dataset)
+    def keras_pipeline(epoch_iterator, skip: int = 0):
+        """Keras' own pipeline from batch `skip` on, over the copy when there is one (the arrays may
+        have changed since the call started), distributed as TFEpochIterator does it."""
+        adapter = epoch_iterator.data_adapter
+        live = adapter._inputs
+        if getattr(epoch_iterator, "sliced_tensors", None) is not None:
+            adapter._inputs = epoch_iterator.sliced_tensors
+        try:
+            dataset = adapter.get_tf_dataset()
+        finally:
+            adapter._inputs = live
+        return epoch_iterator._distribute_strategy.experimental_distribute_dataset(dataset.skip(skip) if skip else dataset)
 
     def on_this_model(method):
         @functools.wraps(method)

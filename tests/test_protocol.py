@@ -138,7 +138,7 @@ def test_the_protocol_needs_nothing_outside_the_standard_library():
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re"}
+    assert imported <= {"__future__", "contextlib", "contextvars", "functools", "gc", "hashlib", "re", "weakref"}
 
 
 @pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
@@ -461,3 +461,81 @@ def test_a_none_inside_the_inputs_keeps_tf_data(sliced_epochs, monkeypatch):
     hooked, plain = _with_and_without_the_hook(predict_once, monkeypatch)
     assert sliced_epochs == []
     assert hooked == plain
+
+
+def test_predict_takes_sliced_batches_and_leaves_the_models_later_fits_sliced(sliced_epochs):
+    """Keras' predict function is handed batches taken with next(), graph or not: it is no reason to
+    give the model's later fit and evaluate tf.data."""
+    import keras
+    rng = np.random.default_rng(17)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+    model = _small_cnn(keras)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    model.predict(x[:8], batch_size=4, verbose=0)
+    after_predict = len(sliced_epochs)
+    assert after_predict >= 1
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model.evaluate(x, y, batch_size=8, verbose=0)
+    assert len(sliced_epochs) >= after_predict + 2 + 1
+
+
+@pytest.mark.parametrize("switch", ["mid-epoch", "at the epoch's end"])
+def test_keras_pipeline_taken_over_holds_the_arrays_as_they_were_when_the_fit_started(switch, sliced_epochs, monkeypatch):
+    """A callback changes the arrays in place, then the step becomes a graph: Keras' own pipeline,
+    built when the fit started, never saw the change."""
+    import keras
+    rng = np.random.default_rng(18)
+    x0, y = rng.random((64, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 64)
+
+    class ChangeThenGraph(keras.callbacks.Callback):
+        def __init__(self, x):
+            super().__init__()
+            self.x = x
+
+        def switch(self):
+            self.x[:] = 0.5
+            if self.model.run_eagerly:
+                self.model.run_eagerly = False
+                self.model.make_train_function(force=True)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if switch == "mid-epoch" and batch == 1:
+                self.switch()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if switch == "at the epoch's end":
+                self.switch()
+
+    def fit_once() -> tuple:
+        x = x0.copy()
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                            callbacks=[ChangeThenGraph(x)]).history
+        return _bits(history, model.get_weights())
+
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert sliced_epochs, "the first epoch should have started on sliced batches"
+    assert hooked == plain
+
+
+def test_a_tf_function_around_keras_step_function_is_no_eager_step(sliced_epochs, monkeypatch):
+    """tf.function copies the attributes of what it wraps: the hook must know its own steps by
+    identity. Keras raises here (an eager step's Python `if` on a tensor, traced); so must the hook."""
+    import keras
+    import tensorflow as tf
+    rng = np.random.default_rng(19)
+    x, y = rng.random((40, 12, 12, 1)).astype("float32"), rng.integers(0, 10, 40)
+
+    def fit_once() -> str:
+        model = _small_cnn(keras)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+        model.make_train_function()
+        model.train_function = tf.function(model.train_function)
+        with pytest.raises(Exception) as raised:
+            model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        return type(raised.value).__name__
+
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert sliced_epochs == []
+    assert hooked == plain == "OperatorNotAllowedInGraphError"
