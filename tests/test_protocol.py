@@ -316,16 +316,13 @@ def test_validation_after_a_callback_turned_run_eagerly_off_keeps_tf_data(sliced
         def on_train_batch_end(self, batch, logs=None):
             self.model.run_eagerly = False
 
-    def fit_once() -> dict:
-        model = _small_cnn(keras)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
-        return model.fit(x, y, batch_size=8, epochs=2, validation_split=0.25, shuffle=False, verbose=0,
-                         callbacks=[GraphFromNowOn()]).history
+    def fit_once() -> tuple:
+        return _eager_fit(_small_cnn(keras), x, y, GraphFromNowOn(), batch_size=8, epochs=2, validation_split=0.25)
 
-    history = fit_once()
+    hooked = fit_once()
     sliced = len(sliced_epochs)
     monkeypatch.setattr(protocol, "_keras_call", _TfDataOnly())
-    assert fit_once() == history
+    assert fit_once() == hooked
     # Only the first epoch's training batches: from the first batch on the model is no longer eager,
     # and validation's step is built as a graph.
     assert sliced == 1
@@ -345,8 +342,11 @@ def _with_and_without_the_hook(fit_once, monkeypatch) -> tuple:
     return hooked, fit_once()
 
 
-def _bits(history: dict, weights: list) -> tuple:
-    return history, [w.tobytes() for w in weights]
+def _eager_fit(model, x, y, callback, **options) -> tuple:
+    """Compile `model` to run eagerly, fit it in order with `callback`: its History and weights' bytes."""
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    history = model.fit(x, y, shuffle=False, verbose=0, callbacks=[callback], **options).history
+    return history, [w.tobytes() for w in model.get_weights()]
 
 
 def test_a_step_function_rebuilt_as_a_graph_mid_epoch_takes_keras_pipeline_for_the_rest_of_it(sliced_epochs, monkeypatch):
@@ -363,11 +363,7 @@ def test_a_step_function_rebuilt_as_a_graph_mid_epoch_takes_keras_pipeline_for_t
                 self.model.make_train_function(force=True)
 
     def fit_once() -> tuple:
-        model = _batch_normalised_cnn(keras)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
-        history = model.fit(x, y, batch_size=20, epochs=3, shuffle=False, verbose=0,
-                            callbacks=[GraphFromTheSecondBatch()]).history
-        return _bits(history, model.get_weights())
+        return _eager_fit(_batch_normalised_cnn(keras), x, y, GraphFromTheSecondBatch(), batch_size=20, epochs=3)
 
     hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
     assert len(sliced_epochs) == 1
@@ -385,11 +381,7 @@ def test_steps_per_execution_raised_mid_fit_takes_keras_pipeline_and_ends_the_ep
             self.model.steps_per_execution = 2
 
     def fit_once() -> tuple:
-        model = _small_cnn(keras)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
-        history = model.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0,
-                            callbacks=[TwoStepsPerCall()]).history
-        return _bits(history, model.get_weights())
+        return _eager_fit(_small_cnn(keras), x, y, TwoStepsPerCall(), batch_size=10, epochs=2)
 
     hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
     assert len(sliced_epochs) == 1
@@ -413,10 +405,8 @@ def test_a_step_function_keras_built_as_a_graph_behind_run_eagerly_keeps_tf_data
 
     def fit_once() -> tuple:
         keras.utils.set_random_seed(3)
-        model = SaysEager(_batch_normalised_cnn(keras).layers)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
-        history = model.fit(x, y, batch_size=20, epochs=2, shuffle=False, verbose=0).history
-        return _bits(history, model.get_weights())
+        return _eager_fit(SaysEager(_batch_normalised_cnn(keras).layers), x, y, keras.callbacks.Callback(),
+                          batch_size=20, epochs=2)
 
     hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
     assert sliced_epochs == []
@@ -508,11 +498,7 @@ def test_keras_pipeline_taken_over_holds_the_arrays_as_they_were_when_the_fit_st
 
     def fit_once() -> tuple:
         x = x0.copy()
-        model = _small_cnn(keras)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
-        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                            callbacks=[ChangeThenGraph(x)]).history
-        return _bits(history, model.get_weights())
+        return _eager_fit(_small_cnn(keras), x, y, ChangeThenGraph(x), batch_size=8, epochs=2)
 
     hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
     assert sliced_epochs, "the first epoch should have started on sliced batches"
