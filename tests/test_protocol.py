@@ -319,13 +319,11 @@ def test_validation_after_a_callback_turned_run_eagerly_off_keeps_tf_data(sliced
     def fit_once() -> tuple:
         return _eager_fit(_small_cnn(keras), x, y, GraphFromNowOn(), batch_size=8, epochs=2, validation_split=0.25)
 
-    hooked = fit_once()
-    sliced = len(sliced_epochs)
-    monkeypatch.setattr(protocol, "_keras_call", _TfDataOnly())
-    assert fit_once() == hooked
+    hooked, plain = _with_and_without_the_hook(fit_once, monkeypatch)
+    assert hooked == plain
     # Only the first epoch's training batches: from the first batch on the model is no longer eager,
     # and validation's step is built as a graph.
-    assert sliced == 1
+    assert len(sliced_epochs) == 1
 
 
 def _batch_normalised_cnn(keras):
